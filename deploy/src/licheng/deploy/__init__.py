@@ -1,0 +1,1 @@
+"""Licheng's local stack runner and provisioning glue."""

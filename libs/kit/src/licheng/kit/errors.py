@@ -1,0 +1,176 @@
+"""Typed errors that carry their HTTP status, and the one handler that renders them.
+
+Every error body is `{"error": code, "message": zh-TW text, "detail": ...}`; `error` is a
+stable code clients may branch on, `message` is for people.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger("licheng.errors")
+
+
+class AppError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    default_message: ClassVar[str] = "請求無法處理"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        detail: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.error_code = code or self.code
+        self.detail = detail
+        self.headers = headers
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body clients receive."""
+        return {"error": self.error_code, "message": self.message, "detail": self.detail}
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "bad_request"
+    default_message = "請求內容有誤"
+
+
+class InvalidRows(AppError):
+    """An import with problems; `detail` lists every one as {sheet, row, column, code, message}."""
+
+    status_code = 422
+    code = "invalid_rows"
+    default_message = "匯入資料有誤，未寫入任何資料"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+    default_message = "請先登入"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    default_message = "您沒有執行此操作的權限"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    default_message = "找不到指定的資料"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    default_message = "資料已被變更，請重新整理後再試"
+
+
+class WindowClosed(Conflict):
+    code = "window_closed"
+    default_message = "目前不在開放期間內"
+
+
+class QuotaExceeded(Conflict):
+    code = "quota_exceeded"
+    default_message = "已超過可提交的數量上限"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "上傳內容超過大小上限"
+
+
+class FileTooLarge(PayloadTooLarge):
+    code = "file_too_large"
+    default_message = "檔案超過大小上限"
+
+
+class UnsupportedFileType(AppError):
+    status_code = 415
+    code = "file_type_not_allowed"
+    default_message = "不接受此檔案類型"
+
+
+class FileTypeMismatch(UnsupportedFileType):
+    code = "file_type_mismatch"
+    default_message = "檔案內容與副檔名不符"
+
+
+class Locked(AppError):
+    status_code = 423
+    code = "term_locked"
+    default_message = "此學期資料已提交鎖定，無法再修改"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "服務暫時無法使用，請稍後再試"
+
+
+_HTTP_CODES: dict[int, tuple[str, str]] = {
+    401: ("unauthorized", "請先登入"),
+    403: ("forbidden", "您沒有執行此操作的權限"),
+    404: ("not_found", "找不到指定的資源"),
+    405: ("method_not_allowed", "不支援此請求方法"),
+    413: ("payload_too_large", "上傳內容超過大小上限"),
+    429: ("rate_limited", "請求過於頻繁，請稍後再試"),
+}
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    if exc.status_code >= 500:
+        log.warning("request.failed", error=exc.error_code, path=request.url.path)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {"loc": list(err.get("loc", ())), "type": err.get("type"), "msg": err.get("msg")}
+        for err in exc.errors()
+    ]
+    body = {"error": "request_invalid", "message": "請求格式不正確", "detail": detail}
+    return JSONResponse(body, status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code, message = _HTTP_CODES.get(exc.status_code, ("http_error", "請求無法處理"))
+    body = {"error": code, "message": message, "detail": None}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("request.crashed", path=request.url.path, exc_type=type(exc).__name__)
+    body = {"error": "internal_error", "message": "系統發生錯誤，請稍後再試", "detail": None}
+    return JSONResponse(body, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error as the one JSON body."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

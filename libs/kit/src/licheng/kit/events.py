@@ -1,0 +1,64 @@
+"""NatsClient connection and JetStream stream set-up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from licheng.contracts.events import STREAMS, StreamSpec
+
+log = structlog.get_logger("licheng.events")
+
+DUPLICATE_WINDOW_SECONDS = 600.0
+
+
+async def connect_nats(url: str, *, name: str, timeout: float = 30.0) -> NatsClient:
+    """Connect to NatsClient, retrying the first connection for up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await nats.connect(
+                url,
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+            )
+        except Exception as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("nats.waiting", url=url, error=type(exc).__name__)
+            await asyncio.sleep(0.5)
+
+
+def _stream_config(spec: StreamSpec) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy.WORK_QUEUE if spec.work_queue else RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
+    """Create the stream, or bring an existing one to this configuration."""
+    config = _stream_config(spec)
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        await js.update_stream(config)
+
+
+async def ensure_streams(js: JetStreamContext, *services: str) -> None:
+    """Ensure the streams of `services` plus the dead-letter stream exist."""
+    for key in (*services, "dead_letters"):
+        await ensure_stream(js, STREAMS[key])

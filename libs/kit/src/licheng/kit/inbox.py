@@ -1,0 +1,213 @@
+"""Idempotent JetStream consumers: an inbox table makes redelivery harmless.
+
+A handler's effect and the inbox row recording the event id commit in one transaction, and
+only then is the message acked. A consumer that dies before acking gets the message again,
+finds the id in its inbox and acks without applying the effect twice. A message that keeps
+failing is retried with backoff and finally goes to the dead-letter subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+import structlog
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from licheng.contracts.events import EventEnvelope, dead_letter_subject
+from licheng.kit.db import SessionFactory
+from licheng.kit.metrics import EVENTS_HANDLED
+from licheng.kit.timeutil import tz_datetime_column, utcnow
+
+log = structlog.get_logger("licheng.inbox")
+
+
+class PoisonMessage(Exception):
+    """Raised by a handler for a message no retry can fix: it is dead-lettered at once."""
+
+
+EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+class InboxMessage(SQLModel, table=True):
+    """An event a consumer has applied."""
+
+    __tablename__ = "inbox_message"
+
+    consumer: str = Field(primary_key=True, max_length=100)
+    event_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
+    subject: str = Field(max_length=255)
+    handled_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+async def _already_handled(session: AsyncSession, consumer: str, event_id: uuid.UUID) -> bool:
+    stmt = select(InboxMessage.event_id).where(
+        InboxMessage.consumer == consumer, InboxMessage.event_id == event_id
+    )
+    return (await session.exec(stmt)).first() is not None
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer and the handler that applies its events."""
+
+    durable: str
+    stream: str
+    filter_subjects: Sequence[str]
+    handler: EventHandler
+    max_deliver: int = 5
+    backoff_seconds: Sequence[float] = field(default=(1.0, 5.0, 30.0, 120.0))
+    ack_wait_seconds: float = 30.0
+    batch_size: int = 20
+
+
+class ConsumerRunner:
+    """Pulls a durable consumer's messages and applies them exactly once."""
+
+    def __init__(
+        self, *, spec: ConsumerSpec, session_factory: SessionFactory, jetstream: JetStreamContext
+    ) -> None:
+        self.spec = spec
+        self._session_factory = session_factory
+        self._js = jetstream
+        self._task: asyncio.Task[None] | None = None
+
+    async def ensure_consumer(self) -> None:
+        """Create or update the durable consumer on its stream."""
+        config = ConsumerConfig(
+            durable_name=self.spec.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.spec.ack_wait_seconds,
+            # One more than ours: we dead-letter on the last delivery ourselves.
+            max_deliver=self.spec.max_deliver + 1,
+            filter_subjects=list(self.spec.filter_subjects),
+        )
+        await self._js.add_consumer(self.spec.stream, config=config)
+
+    def start(self) -> None:
+        """Consume in the background."""
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.spec.durable}")
+
+    async def stop(self) -> None:
+        """Stop consuming; unacked messages are redelivered to the next runner."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        subscription: JetStreamContext.PullSubscription | None = None
+        while True:
+            try:
+                if subscription is None:
+                    await self.ensure_consumer()
+                    subscription = await self._js.pull_subscribe_bind(
+                        self.spec.durable, stream=self.spec.stream
+                    )
+                messages = await subscription.fetch(self.spec.batch_size, timeout=1.0)
+            except (TimeoutError, NatsTimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS away or consumer gone: wait and re-bind
+                log.warning(
+                    "consumer.fetch_failed", consumer=self.spec.durable, error=type(exc).__name__
+                )
+                subscription = None
+                await asyncio.sleep(1.0)
+                continue
+            for message in messages:
+                await self.handle(message)
+
+    async def handle(self, message: Msg) -> None:
+        """Apply one message exactly once, or schedule its retry, or dead-letter it."""
+        try:
+            envelope = EventEnvelope.model_validate_json(message.data)
+        except ValidationError as exc:
+            await self._dead_letter(message, None, f"malformed event: {exc.error_count()} errors")
+            return
+        try:
+            outcome = await self._apply(envelope)
+        except PoisonMessage as exc:
+            await self._dead_letter(message, envelope, f"poison: {exc}")
+            return
+        except Exception as exc:
+            await self._retry_or_dead_letter(message, envelope, exc)
+            return
+        await message.ack()
+        EVENTS_HANDLED.labels(self.spec.durable, outcome).inc()
+
+    async def _apply(self, envelope: EventEnvelope) -> str:
+        async with self._session_factory() as session:
+            if await _already_handled(session, self.spec.durable, envelope.id):
+                return "duplicate"
+            await self.spec.handler(session, envelope)
+            session.add(
+                InboxMessage(
+                    consumer=self.spec.durable, event_id=envelope.id, subject=envelope.subject
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                # Another runner applied it concurrently; its effect stands, ours rolls back.
+                await session.rollback()
+                return "duplicate"
+        return "applied"
+
+    async def _retry_or_dead_letter(
+        self, message: Msg, envelope: EventEnvelope, exc: Exception
+    ) -> None:
+        delivered = message.metadata.num_delivered or 1
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        if delivered >= self.spec.max_deliver:
+            await self._dead_letter(message, envelope, reason)
+            return
+        backoff = self.spec.backoff_seconds
+        delay = backoff[min(delivered - 1, len(backoff) - 1)] if backoff else 1.0
+        log.warning(
+            "consumer.retry",
+            consumer=self.spec.durable,
+            event_id=str(envelope.id),
+            subject=message.subject,
+            delivered=delivered,
+            delay=delay,
+            error=type(exc).__name__,
+        )
+        EVENTS_HANDLED.labels(self.spec.durable, "retried").inc()
+        await message.nak(delay=delay)
+
+    async def _dead_letter(self, message: Msg, envelope: EventEnvelope | None, reason: str) -> None:
+        headers = {
+            "Licheng-Original-Subject": message.subject,
+            "Licheng-Consumer": self.spec.durable,
+            "Licheng-Error": reason.replace("\n", " ")[:500],
+        }
+        if envelope is not None:
+            headers["Licheng-Event-Id"] = str(envelope.id)
+        await self._js.publish(
+            dead_letter_subject(self.spec.durable), message.data, headers=headers
+        )
+        await message.term()
+        EVENTS_HANDLED.labels(self.spec.durable, "dead_lettered").inc()
+        log.error(
+            "consumer.dead_lettered",
+            consumer=self.spec.durable,
+            subject=message.subject,
+            event_id=str(envelope.id) if envelope else None,
+            reason=reason,
+        )

@@ -1,0 +1,168 @@
+"""Transactional outbox: events are written with the change, then relayed to JetStream.
+
+`record_event` adds the event to the caller's session, so it commits (or not) together with
+the change it describes. `OutboxRelay` publishes unsent rows with `Nats-Msg-Id` = event id, so
+JetStream drops a re-publish after a crash between publish and marking the row sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+import structlog
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from licheng.contracts.events import EventEnvelope
+from licheng.kit.db import SessionFactory
+from licheng.kit.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from licheng.kit.timeutil import tz_datetime_column, utcnow
+
+log = structlog.get_logger("licheng.outbox")
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An event waiting to be (or already) published."""
+
+    __tablename__ = "outbox_message"
+
+    seq: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+    )
+    id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False, unique=True))
+    subject: str = Field(max_length=255)
+    payload: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+    published_at: datetime | None = Field(
+        default=None, sa_column=tz_datetime_column(nullable=True, index=True)
+    )
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+def record_event(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """Write `envelope` to the outbox in the caller's transaction."""
+    session.add(
+        OutboxMessage(id=envelope.id, subject=envelope.subject, payload=envelope.model_dump_json())
+    )
+
+
+async def _claim_unpublished(session: AsyncSession, limit: int) -> list[OutboxMessage]:
+    stmt = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.published_at).is_(None))
+        .order_by(col(OutboxMessage.seq))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Several replicas may relay at once; each row goes to exactly one of them.
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.exec(stmt)).all())
+
+
+async def count_unpublished(session: AsyncSession) -> int:
+    """How many events still wait to be published."""
+    stmt = (
+        select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(col(OutboxMessage.published_at).is_(None))
+    )
+    return int((await session.exec(stmt)).one())
+
+
+class OutboxRelay:
+    """Publishes outbox rows to JetStream in order, retrying until NATS takes them."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        session_factory: SessionFactory,
+        jetstream: JetStreamContext,
+        poll_seconds: float = 0.2,
+        batch_size: int = 100,
+        publish_timeout: float = 5.0,
+    ) -> None:
+        self._service = service
+        self._session_factory = session_factory
+        self._js = jetstream
+        self._poll = poll_seconds
+        self._batch = batch_size
+        self._timeout = publish_timeout
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        """Tell the relay new events were committed, so it need not wait for the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run the relay in the background."""
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._service}")
+
+    async def stop(self) -> None:
+        """Stop the relay; unsent rows stay for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                published, complete = await self.publish_pending()
+                failures = 0 if complete else failures + 1
+            except Exception:  # the relay must outlive any single bad round
+                log.exception("outbox.relay_round_failed", service=self._service)
+                published, failures = 0, failures + 1
+            if failures:
+                await asyncio.sleep(min(0.2 * 2**failures, 5.0))
+            elif published == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                self._wake.clear()
+
+    async def publish_pending(self) -> tuple[int, bool]:
+        """Publish one batch; returns (published, whether every claimed row went out)."""
+        async with self._session_factory() as session:
+            rows = await _claim_unpublished(session, self._batch)
+            published = 0
+            for row in rows:
+                try:
+                    await self._js.publish(
+                        row.subject,
+                        row.payload.encode(),
+                        timeout=self._timeout,
+                        headers={"Nats-Msg-Id": str(row.id)},
+                    )
+                except (NatsError, TimeoutError) as exc:
+                    row.attempts += 1
+                    row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                    OUTBOX_PUBLISH_FAILURES.labels(self._service).inc()
+                    log.warning(
+                        "outbox.publish_failed",
+                        service=self._service,
+                        event_id=str(row.id),
+                        error=type(exc).__name__,
+                    )
+                    await session.commit()
+                    return published, False
+                row.published_at = utcnow()
+                published += 1
+            await session.commit()
+        if published:
+            OUTBOX_PUBLISHED.labels(self._service).inc(published)
+        return published, True

@@ -1,0 +1,69 @@
+"""Settings every service shares; each service subclasses with its own env prefix.
+
+Secrets keep a development default so the one-command local run works, and a service refuses
+to start with any of those defaults outside development and test.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+RELAXED_ENVIRONMENTS = frozenset({Environment.DEVELOPMENT, Environment.TEST})
+
+
+class ServiceSettings(BaseSettings):
+    """Infrastructure settings; a service adds its own fields and `env_prefix`."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="LICHENG_")
+
+    environment: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    database_url: str = "sqlite+aiosqlite:///./var/local/service.db"
+    database_pool_size: int = 10
+    nats_url: str = "nats://127.0.0.1:4222"
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_access_key: str = "licheng"
+    s3_secret_key: SecretStr = SecretStr("licheng-dev-secret")
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    uploads_bucket: str = "licheng-uploads"
+    exports_bucket: str = "licheng-exports"
+    jwks_url: str = "http://127.0.0.1:8101/api/identity/v1/dev-auth/jwks"
+    jwt_issuer: str = "http://127.0.0.1:8101/dev-issuer"
+    jwt_audience: str = "licheng"
+    log_level: str = "INFO"
+    log_json: bool = True
+    startup_timeout_seconds: float = 30.0
+    outbox_poll_seconds: float = 0.2
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.environment in RELAXED_ENVIRONMENTS:
+            return self
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            default = field.default
+            if (
+                isinstance(value, SecretStr)
+                and isinstance(default, SecretStr)
+                and value.get_secret_value() == default.get_secret_value()
+            ):
+                raise ValueError(
+                    f"{name} still has its development default; "
+                    f"set a real secret for environment {self.environment.value}"
+                )
+        return self

@@ -1,0 +1,143 @@
+"""The session dependency is the one commit point, on PostgreSQL and on SQLite alike."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from nats.aio.client import Client as NatsClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel, select
+
+from licheng.contracts.events import STREAMS, EventEnvelope, EventType
+from licheng.kit.audit import AuditEntry, record_audit
+from licheng.kit.db import SessionDep, create_engine, create_session_factory
+from licheng.kit.errors import Conflict, install_error_handlers
+from licheng.kit.events import ensure_streams
+from licheng.kit.inbox import InboxMessage
+from licheng.kit.outbox import OutboxMessage, OutboxRelay, record_event
+from licheng.kit.testing.fixtures import DatabaseFactory
+
+KIT_TABLES = [t.__table__ for t in (OutboxMessage, InboxMessage, AuditEntry)]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def engine(
+    request: pytest.FixtureRequest, make_database: DatabaseFactory, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    if request.param == "postgresql":
+        url = await make_database("session")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'kit.db'}"
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=KIT_TABLES))
+    yield engine
+    await engine.dispose()
+
+
+def _app(engine: AsyncEngine) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.state.session_factory = create_session_factory(engine)
+
+    @app.post("/changes/{outcome}")
+    async def change(outcome: str, session: SessionDep) -> dict[str, str]:
+        entry = record_audit(
+            session,
+            school_code="011302",
+            actor_id=uuid.uuid4(),
+            action="outcome.updated",
+            entity="outcome",
+            entity_id=outcome,
+            after={"brief": "更新後的簡述"},
+        )
+        record_event(
+            session,
+            EventEnvelope(
+                type=EventType.OUTCOME_UPDATED, school_code="011302", data={"id": outcome}
+            ),
+        )
+        await session.flush()
+        if outcome == "refused":
+            raise Conflict("資料已被變更，請重新整理後再試")
+        if outcome == "clash":
+            # A second row with the same primary key: the commit itself fails.
+            session.add(
+                AuditEntry(
+                    id=entry.id,
+                    school_code="011302",
+                    action="x",
+                    entity="outcome",
+                    entity_id="clash",
+                )
+            )
+        return {"ok": outcome}
+
+    return app
+
+
+async def _counts(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as connection:
+        audits = (
+            await connection.execute(sa.select(sa.func.count()).select_from(AuditEntry))
+        ).scalar_one()
+        events = (
+            await connection.execute(sa.select(sa.func.count()).select_from(OutboxMessage))
+        ).scalar_one()
+    return int(audits), int(events)
+
+
+async def test_success_commits_change_audit_and_event_together(engine: AsyncEngine) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_app(engine)), base_url="http://t"
+    ) as client:
+        response = await client.post("/changes/kept")
+    assert response.status_code == 200
+    assert await _counts(engine) == (1, 1)
+    async with create_session_factory(engine)() as session:
+        entry = (await session.exec(select(AuditEntry))).one()
+    assert entry.after == {"brief": "更新後的簡述"}
+
+
+async def test_an_error_rolls_everything_back(engine: AsyncEngine) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_app(engine)), base_url="http://t"
+    ) as client:
+        response = await client.post("/changes/refused")
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"
+    assert await _counts(engine) == (0, 0)
+
+
+async def test_a_failed_commit_is_an_error_response_not_a_200(engine: AsyncEngine) -> None:
+    transport = httpx.ASGITransport(app=_app(engine), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/changes/clash")
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert await _counts(engine) == (0, 0)
+
+
+async def test_relay_publishes_from_either_database(
+    engine: AsyncEngine, nats_client: NatsClient
+) -> None:
+    js = nats_client.jetstream()
+    await ensure_streams(js, "course_outcomes")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=_app(engine)), base_url="http://t"
+    ) as client:
+        for n in range(3):
+            assert (await client.post(f"/changes/o{n}")).status_code == 200
+    relay = OutboxRelay(
+        service="course_outcomes", session_factory=create_session_factory(engine), jetstream=js
+    )
+    assert await relay.publish_pending() == (3, True)
+    assert await relay.publish_pending() == (0, True)
+    info = await js.stream_info(STREAMS["course_outcomes"].name)
+    assert info.state.messages == 3

@@ -1,0 +1,298 @@
+"""Outbox → JetStream → consumer on real PostgreSQL and NATS: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from types import ModuleType
+
+import nats
+import pytest
+import sqlalchemy as sa
+from nats.aio.client import Client as NatsClient
+from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from licheng.contracts.events import STREAMS, EventEnvelope, EventType, dead_letter_subject
+from licheng.kit.audit import AuditEntry
+from licheng.kit.db import SessionFactory, create_engine, create_session_factory
+from licheng.kit.events import ensure_streams
+from licheng.kit.inbox import ConsumerRunner, ConsumerSpec, InboxMessage, PoisonMessage
+from licheng.kit.outbox import OutboxMessage, OutboxRelay, count_unpublished, record_event
+from licheng.kit.testing.fixtures import DatabaseFactory
+from licheng.kit.testing.servers import NatsServerProcess
+
+SCRIPT = Path(__file__).with_name("effect_consumer.py")
+
+
+def _load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("effect_consumer", SCRIPT)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+consumer_script = _load_script()
+effects: sa.Table = consumer_script.effects
+
+
+def _event(n: int) -> EventEnvelope:
+    return EventEnvelope(
+        type=EventType.PERSON_UPSERTED, school_code="011302", data={"n": n, "student_no": str(n)}
+    )
+
+
+@pytest.fixture
+async def database(make_database: DatabaseFactory) -> AsyncIterator[tuple[str, AsyncEngine]]:
+    url = await make_database("events")
+    engine = create_engine(url)
+    kit_tables = [t.__table__ for t in (OutboxMessage, InboxMessage, AuditEntry)]  # type: ignore[attr-defined]
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=kit_tables))
+        await connection.run_sync(consumer_script.metadata.create_all)
+    yield url, engine
+    await engine.dispose()
+
+
+async def _effect_counts(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as connection:
+        total = (await connection.execute(sa.select(sa.func.count()).select_from(effects))).one()
+        distinct = (
+            await connection.execute(sa.select(sa.func.count(sa.distinct(effects.c.event_id))))
+        ).one()
+    return int(total[0]), int(distinct[0])
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _write_events(factory: SessionFactory, numbers: range) -> None:
+    async with factory() as session:
+        for n in numbers:
+            record_event(session, _event(n))
+        await session.commit()
+
+
+async def test_events_are_published_only_when_the_change_commits(
+    database: tuple[str, AsyncEngine], nats_client: NatsClient
+) -> None:
+    _, engine = database
+    factory = create_session_factory(engine)
+    js = nats_client.jetstream()
+    await ensure_streams(js, "identity")
+    async with factory() as session:
+        record_event(session, _event(1))
+        await session.rollback()
+    await _write_events(factory, range(2, 3))
+    relay = OutboxRelay(service="identity", session_factory=factory, jetstream=js)
+    published, complete = await relay.publish_pending()
+    assert (published, complete) == (1, True)
+    info = await js.stream_info(STREAMS["identity"].name)
+    assert info.state.messages == 1
+    message = await js.get_last_msg(STREAMS["identity"].name, "identity.011302.person.upserted")
+    assert EventEnvelope.model_validate_json(message.data or b"").data["n"] == 2
+    assert message.headers
+    assert message.headers.get("Nats-Msg-Id")
+
+
+async def test_effect_applies_once_when_the_consumer_dies_before_acking(
+    database: tuple[str, AsyncEngine], nats_client: NatsClient, infra: object
+) -> None:
+    url, engine = database
+    js = nats_client.jetstream()
+    await ensure_streams(js, "identity")
+    durable = f"dies-{uuid.uuid4().hex[:8]}"
+    envelope = _event(7)
+    await js.publish(envelope.subject, envelope.model_dump_json().encode())
+    nats_url = nats_client.connected_url
+    assert nats_url is not None
+    nats_address = f"nats://{nats_url.hostname}:{nats_url.port}"
+
+    crashed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(SCRIPT), url, nats_address, durable, "--die-after-commit"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert crashed.returncode == 3, crashed.stderr.decode()[-2000:]
+    assert await _effect_counts(engine) == (1, 1)  # the effect committed ...
+    info = await js.consumer_info(STREAMS["identity"].name, durable)
+    assert info.num_ack_pending == 1  # ... but the message was never acked
+
+    factory = create_session_factory(engine)
+    survivor = ConsumerRunner(
+        spec=consumer_script.spec(durable), session_factory=factory, jetstream=js
+    )
+    survivor.start()
+    try:
+
+        async def redelivered_and_acked() -> bool:
+            state = await js.consumer_info(STREAMS["identity"].name, durable)
+            delivered_twice = (state.delivered.consumer_seq or 0) >= 2
+            return delivered_twice and state.num_ack_pending == 0 and state.num_pending == 0
+
+        await _eventually(redelivered_and_acked, timeout=30, what="redelivery and ack")
+    finally:
+        await survivor.stop()
+    assert await _effect_counts(engine) == (1, 1)
+    duplicates = REGISTRY.get_sample_value(
+        "licheng_events_handled_total", {"consumer": durable, "outcome": "duplicate"}
+    )
+    assert duplicates == 1.0
+
+
+async def test_nats_restart_in_the_middle_of_1000_events_loses_none(
+    database: tuple[str, AsyncEngine], private_nats: NatsServerProcess
+) -> None:
+    _, engine = database
+    factory = create_session_factory(engine)
+    client = await nats.connect(
+        private_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2
+    )
+    js = client.jetstream()
+    await ensure_streams(js, "identity")
+    relay = OutboxRelay(
+        service="identity", session_factory=factory, jetstream=js, publish_timeout=1.0
+    )
+    consumer = ConsumerRunner(
+        spec=consumer_script.spec("restart-survivor", ack_wait=5.0),
+        session_factory=factory,
+        jetstream=js,
+    )
+    relay.start()
+    consumer.start()
+    try:
+        await _write_events(factory, range(0, 400))
+
+        async def some_applied() -> bool:
+            return (await _effect_counts(engine))[0] >= 150
+
+        await _eventually(some_applied, timeout=60, what="the first effects")
+        private_nats.stop()
+        await _write_events(factory, range(400, 700))  # written while NATS is away
+        await asyncio.sleep(1.0)
+        private_nats.start()
+        await _write_events(factory, range(700, 1000))
+
+        async def all_applied() -> bool:
+            return (await _effect_counts(engine))[0] >= 1000
+
+        await _eventually(all_applied, timeout=120, what="all 1,000 effects")
+        await asyncio.sleep(1.0)  # let any straggling redelivery show itself
+    finally:
+        await consumer.stop()
+        await relay.stop()
+        await client.close()
+    assert await _effect_counts(engine) == (1000, 1000)
+    async with factory() as session:
+        assert await count_unpublished(session) == 0
+
+
+async def test_a_message_that_keeps_failing_is_dead_lettered(
+    database: tuple[str, AsyncEngine], nats_client: NatsClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, engine = database
+    js = nats_client.jetstream()
+    await ensure_streams(js, "identity")
+    attempts = 0
+
+    async def always_fails(_session: object, _envelope: EventEnvelope) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise RuntimeError("the read model rejects this")
+
+    durable = f"fails-{uuid.uuid4().hex[:8]}"
+    dead = await nats_client.subscribe(dead_letter_subject(durable))
+    runner = ConsumerRunner(
+        spec=ConsumerSpec(
+            durable=durable,
+            stream=STREAMS["identity"].name,
+            filter_subjects=["identity.*.person.upserted"],
+            handler=always_fails,  # type: ignore[arg-type]
+            max_deliver=3,
+            backoff_seconds=(0.1,),
+        ),
+        session_factory=create_session_factory(engine),
+        jetstream=js,
+    )
+    envelope = _event(9)
+    await js.publish(envelope.subject, envelope.model_dump_json().encode())
+    runner.start()
+
+    async def counted() -> bool:
+        sample = REGISTRY.get_sample_value(
+            "licheng_events_handled_total", {"consumer": durable, "outcome": "dead_lettered"}
+        )
+        return sample == 1.0
+
+    try:
+        message = await dead.next_msg(timeout=20)
+        await _eventually(counted, timeout=5, what="the dead-letter metric")
+    finally:
+        await runner.stop()
+    assert attempts == 3
+    assert message.headers is not None
+    assert message.headers["Licheng-Event-Id"] == str(envelope.id)
+    assert message.headers["Licheng-Original-Subject"] == envelope.subject
+    assert "RuntimeError" in message.headers["Licheng-Error"]
+    assert EventEnvelope.model_validate_json(message.data) == envelope
+    assert await _effect_counts(engine) == (0, 0)
+    assert "consumer.dead_lettered" in capsys.readouterr().out
+    info = await js.stream_info(STREAMS["dead_letters"].name)
+    assert info.state.messages >= 1
+
+
+async def test_poison_and_malformed_messages_go_straight_to_dead_letters(
+    database: tuple[str, AsyncEngine], nats_client: NatsClient
+) -> None:
+    _, engine = database
+    js = nats_client.jetstream()
+    await ensure_streams(js, "identity")
+    calls = 0
+
+    async def refuses(_session: object, _envelope: EventEnvelope) -> None:
+        nonlocal calls
+        calls += 1
+        raise PoisonMessage("unknown job type")
+
+    durable = f"poison-{uuid.uuid4().hex[:8]}"
+    dead = await nats_client.subscribe(dead_letter_subject(durable))
+    runner = ConsumerRunner(
+        spec=ConsumerSpec(
+            durable=durable,
+            stream=STREAMS["identity"].name,
+            filter_subjects=["identity.*.person.upserted"],
+            handler=refuses,  # type: ignore[arg-type]
+        ),
+        session_factory=create_session_factory(engine),
+        jetstream=js,
+    )
+    envelope = _event(1)
+    await js.publish(envelope.subject, envelope.model_dump_json().encode())
+    await js.publish("identity.011302.person.upserted", b"{not json")
+    runner.start()
+    try:
+        first = await dead.next_msg(timeout=10)
+        second = await dead.next_msg(timeout=10)
+    finally:
+        await runner.stop()
+    assert calls == 1
+    assert first.headers
+    assert "poison" in first.headers["Licheng-Error"]
+    assert second.headers
+    assert "malformed" in second.headers["Licheng-Error"]

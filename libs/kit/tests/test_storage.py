@@ -1,0 +1,150 @@
+"""Streaming uploads to the real S3 server: size, type by content, SHA-256, nothing on reject."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from licheng.kit.errors import BadRequest, FileTooLarge, FileTypeMismatch, UnsupportedFileType
+from licheng.kit.storage import (
+    DEFAULT_UPLOAD_POLICY,
+    MIB,
+    FileKind,
+    KeyFor,
+    ObjectStorage,
+    UploadPolicy,
+    iter_bytes,
+    object_key,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(500)
+JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(300)
+
+
+def _key_for() -> KeyFor:
+    return KeyFor(school_code="011302", owner_id=uuid.uuid4(), record_id=uuid.uuid4())
+
+
+async def _objects(storage: ObjectStorage, bucket: str) -> list[str]:
+    objects = await asyncio.to_thread(
+        lambda: list(storage.client.list_objects(bucket, recursive=True))
+    )
+    return [o.object_name for o in objects if o.object_name]
+
+
+async def test_stored_sha256_matches_and_bytes_round_trip(
+    storage: ObjectStorage, bucket: str
+) -> None:
+    data = PDF + bytes(range(256)) * 20_000  # ~5 MB once padded below; spills to disk
+    data = data[: 3 * MIB]
+    stored = await storage.put_stream(
+        bucket=bucket,
+        chunks=iter_bytes(data),
+        policy=DEFAULT_UPLOAD_POLICY,
+        key_for=_key_for(),
+        claimed=FileKind.PDF,
+    )
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.size == len(data)
+    assert stored.kind is FileKind.PDF
+    assert stored.key.endswith(f"/{stored.sha256}")
+    assert await storage.read(bucket=bucket, key=stored.key) == data
+    url = await storage.presigned_get(bucket=bucket, key=stored.key)
+    async with httpx.AsyncClient() as http:
+        downloaded = await http.get(url)
+    assert downloaded.status_code == 200
+    assert hashlib.sha256(downloaded.content).hexdigest() == stored.sha256
+
+
+async def test_over_limit_stream_is_rejected_early_and_stores_nothing(
+    storage: ObjectStorage, bucket: str
+) -> None:
+    consumed = 0
+
+    async def endless_pdf() -> AsyncIterator[bytes]:
+        nonlocal consumed
+        yield PDF
+        while True:
+            consumed += 64 * 1024
+            yield bytes(64 * 1024)
+
+    policy = UploadPolicy(max_bytes={FileKind.PDF: 1 * MIB})
+    with pytest.raises(FileTooLarge) as raised:
+        await storage.put_stream(
+            bucket=bucket, chunks=endless_pdf(), policy=policy, key_for=_key_for()
+        )
+    assert raised.value.status_code == 413
+    assert raised.value.detail == {"max_bytes": MIB}
+    assert consumed <= 2 * MIB  # it stopped reading soon after the limit
+    assert await _objects(storage, bucket) == []
+
+
+async def test_pdf_whose_bytes_are_png_is_rejected(storage: ObjectStorage, bucket: str) -> None:
+    claimed = FileKind.from_filename("成果報告.pdf")
+    with pytest.raises(FileTypeMismatch) as raised:
+        await storage.put_stream(
+            bucket=bucket,
+            chunks=iter_bytes(PNG),
+            policy=DEFAULT_UPLOAD_POLICY,
+            key_for=_key_for(),
+            claimed=claimed,
+        )
+    assert raised.value.status_code == 415
+    assert raised.value.detail == {"claimed": "pdf", "actual": "png"}
+    assert await _objects(storage, bucket) == []
+
+
+async def test_type_outside_policy_and_empty_files_are_rejected(
+    storage: ObjectStorage, bucket: str
+) -> None:
+    images_only = UploadPolicy(max_bytes={FileKind.PNG: MIB, FileKind.JPG: MIB})
+    with pytest.raises(UnsupportedFileType):
+        await storage.put_stream(
+            bucket=bucket, chunks=iter_bytes(PDF), policy=images_only, key_for=_key_for()
+        )
+    with pytest.raises(UnsupportedFileType):
+        await storage.put_stream(
+            bucket=bucket,
+            chunks=iter_bytes(b"MZ\x90\x00" + bytes(100)),  # a Windows executable
+            policy=DEFAULT_UPLOAD_POLICY,
+            key_for=_key_for(),
+        )
+    with pytest.raises(BadRequest):
+        await storage.put_stream(
+            bucket=bucket, chunks=iter_bytes(b""), policy=images_only, key_for=_key_for()
+        )
+    assert await _objects(storage, bucket) == []
+
+
+async def test_kind_limit_applies_after_sniffing(storage: ObjectStorage, bucket: str) -> None:
+    # A JPEG may be 1 MiB and an MP4 3 MiB: a 2 MiB JPEG sent without a claimed type fails.
+    policy = UploadPolicy(max_bytes={FileKind.JPG: MIB, FileKind.MP4: 3 * MIB})
+    with pytest.raises(FileTooLarge):
+        await storage.put_stream(
+            bucket=bucket,
+            chunks=iter_bytes(JPG + bytes(2 * MIB)),
+            policy=policy,
+            key_for=_key_for(),
+        )
+    stored = await storage.put_stream(
+        bucket=bucket, chunks=iter_bytes(JPG), policy=policy, key_for=_key_for()
+    )
+    assert stored.kind is FileKind.JPG
+    assert await _objects(storage, bucket) == [stored.key]
+
+
+def test_object_keys_refuse_anything_but_ids() -> None:
+    owner, record = uuid.uuid4(), uuid.uuid4()
+    digest = hashlib.sha256(b"x").hexdigest()
+    key = object_key(school_code="011302", owner_id=owner, record_id=record, sha256=digest)
+    assert key == f"011302/{owner}/{record}/{digest}"
+    with pytest.raises(ValueError, match="school code"):
+        object_key(school_code="A123456789", owner_id=owner, record_id=record, sha256=digest)
+    with pytest.raises(ValueError, match="SHA-256"):
+        object_key(school_code="011302", owner_id=owner, record_id=record, sha256="王小明.pdf")

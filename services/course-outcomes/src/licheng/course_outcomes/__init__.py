@@ -1,0 +1,1 @@
+"""Licheng course outcomes: 修課紀錄, outcomes, certification, selection."""

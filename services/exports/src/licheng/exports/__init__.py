@@ -1,0 +1,1 @@
+"""Licheng exports: read model, roster submissions, export jobs."""

@@ -1,0 +1,21 @@
+"""`licheng-exports prestart | serve | worker`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from licheng.exports.settings import Settings
+from licheng.kit.cli import run_service_cli
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def main() -> None:
+    """Entry point."""
+    run_service_cli(
+        name="exports",
+        app_factory="licheng.exports.app:create_app",
+        settings_factory=Settings,
+        migrations_dir=MIGRATIONS_DIR,
+        more_apps={"worker": "licheng.exports.worker:create_worker_app"},
+    )

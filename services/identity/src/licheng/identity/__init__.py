@@ -1,0 +1,1 @@
+"""Licheng identity: schools, people, classes, role grants, announcements."""

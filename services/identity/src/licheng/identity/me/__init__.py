@@ -1,0 +1,1 @@
+"""Who the caller is, as identity's tokens say."""

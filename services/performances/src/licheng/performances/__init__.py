@@ -1,0 +1,1 @@
+"""Licheng performances: 多元表現, cadre records, certificates, selection."""
