@@ -1,26 +1,30 @@
 """The gateway: the one door in.
 
 `/api/<service>/…` goes to that service after the token is verified here (401 before the
-request reaches a service), everything else to the portal. It adds `X-Request-ID`, answers
-503/504 for services that are down or slow, and serves aggregated health and one merged
-OpenAPI document.
+request reaches a service), everything else to the portal. Every proxied request is first
+counted against its caller's rate limit (429) and its body against the route's size limit
+(413). It adds `X-Request-ID`, answers 503/504 for services that are down or slow, and serves
+aggregated health and one merged OpenAPI document. Health and metrics are never limited.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.responses import StreamingResponse
+from fastapi.responses import JSONResponse
 
+from licheng.gateway.body_limit import BodyLimits
+from licheng.gateway.caller import Caller, identify
 from licheng.gateway.openapi import merged_openapi
-from licheng.gateway.proxy import forward
+from licheng.gateway.proxy import forward, reject_dot_segments
+from licheng.gateway.rate_limit import Quota, RateLimiter, async_storage
 from licheng.gateway.settings import Settings
-from licheng.kit.auth import TokenVerifier, bearer_token
+from licheng.kit.auth import TokenVerifier
 from licheng.kit.errors import NotFound, install_error_handlers
 from licheng.kit.health import ReadinessCheck, health_router
 from licheng.kit.logging import RequestContextMiddleware, configure_logging
@@ -38,10 +42,20 @@ def _upstream_check(client: httpx.AsyncClient, base_url: str) -> ReadinessCheck:
     return check
 
 
+def _with_quota(response: Response, quota: Quota | None) -> Response:
+    if quota is not None:
+        response.headers.update(quota.headers())
+    return response
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway."""
     settings = settings or Settings()
     configure_logging(service="gateway", level=settings.log_level, json=settings.log_json)
+    # The request middleware logs each request once; httpx's own line per proxied request would
+    # double that, query string included.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    body_limits = BodyLimits(settings.max_body_bytes, settings.body_limits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,8 +70,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
             )
+            app.state.rate_limiter = RateLimiter(
+                async_storage(settings.rate_limit_storage_uri),
+                authenticated=settings.rate_limit,
+                anonymous=settings.anonymous_rate_limit,
+                sign_in=settings.sign_in_rate_limit,
+                sign_in_paths=settings.sign_in_paths,
+            )
+            upstreams = {**settings.upstreams, "portal": settings.portal_url}
             app.state.readiness_checks = {
-                name: _upstream_check(client, url) for name, url in settings.upstreams.items()
+                name: _upstream_check(client, url) for name, url in upstreams.items()
             }
             yield
 
@@ -74,29 +96,54 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router("gateway", lambda: getattr(app.state, "readiness_checks", {})))
     app.include_router(metrics_router())
 
+    async def admit(request: Request) -> tuple[Caller, Quota | None]:
+        """Check the path, identify the caller and count the request (400, 429)."""
+        # Before anything looks at the path: `..` resolved further on could escape the route
+        # (and the public-path check) the gateway decided on.
+        reject_dot_segments(request.url.path)
+        caller = await identify(
+            request,
+            request.app.state.token_verifier,
+            trusted_proxy_hops=settings.trusted_proxy_hops,
+        )
+        rate_limiter: RateLimiter = request.app.state.rate_limiter
+        return caller, await rate_limiter.hit(request.url.path, caller)
+
+    async def to_upstream(request: Request, base_url: str, service: str) -> Response:
+        return await forward(
+            request.app.state.http,
+            request,
+            base_url=base_url,
+            service=service,
+            max_body_bytes=body_limits.for_path(request.url.path),
+            trusted_proxy_hops=settings.trusted_proxy_hops,
+        )
+
     @app.get("/api/openapi.json", include_in_schema=False)
-    async def openapi(request: Request) -> JSONResponse:
+    async def openapi(request: Request) -> Response:
+        _, quota = await admit(request)
         document = await merged_openapi(request.app.state.http, settings.upstreams)
-        return JSONResponse(document)
+        return _with_quota(JSONResponse(document), quota)
 
     @app.get("/api/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Licheng API")
+    async def docs(request: Request) -> Response:
+        _, quota = await admit(request)
+        page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="Licheng API")
+        return _with_quota(page, quota)
 
     @app.api_route("/api/{service}/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
-    async def to_service(request: Request, service: str, path: str) -> StreamingResponse:
+    async def to_service(request: Request, service: str, path: str) -> Response:
+        caller, quota = await admit(request)
         base_url = settings.upstreams.get(service)
         if base_url is None:
             raise NotFound("找不到指定的服務", code="unknown_service")
-        if not any(path.startswith(prefix) for prefix in settings.public_paths):
-            verifier: TokenVerifier = request.app.state.token_verifier
-            await verifier.verify(bearer_token(request))
-        return await forward(request.app.state.http, request, base_url=base_url, service=service)
+        if not path.startswith(settings.public_paths):
+            caller.require_token()
+        return _with_quota(await to_upstream(request, base_url, service), quota)
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "HEAD"], include_in_schema=False)
-    async def to_portal(request: Request, path: str) -> StreamingResponse:
-        return await forward(
-            request.app.state.http, request, base_url=settings.portal_url, service="portal"
-        )
+    async def to_portal(request: Request, path: str) -> Response:
+        _, quota = await admit(request)
+        return _with_quota(await to_upstream(request, settings.portal_url, "portal"), quota)
 
     return app

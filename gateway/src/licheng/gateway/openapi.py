@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,25 +11,80 @@ import structlog
 
 log = structlog.get_logger("licheng.gateway.openapi")
 
+FETCH_TIMEOUT_SECONDS = 5.0
+
+
+async def _fetch(client: httpx.AsyncClient, service: str, base_url: str) -> dict[str, Any] | None:
+    try:
+        response = await client.get(f"{base_url}/openapi.json", timeout=FETCH_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        document = response.json()
+    except (httpx.HTTPError, ValueError):
+        log.warning("openapi.unavailable", upstream=service)
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _with_refs_renamed(node: Any, renames: Mapping[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: renames.get(value, value)
+            if key == "$ref" and isinstance(value, str)
+            else _with_refs_renamed(value, renames)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_with_refs_renamed(item, renames) for item in node]
+    return node
+
+
+def _without_collisions(
+    document: dict[str, Any], service: str, merged: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Rename the service's components that another service already defines differently."""
+    clashes = [
+        (section, name)
+        for section, entries in document.get("components", {}).items()
+        for name, value in entries.items()
+        if name in merged.get(section, {}) and merged[section][name] != value
+    ]
+    if not clashes:
+        return document
+    renamed: dict[str, Any] = _with_refs_renamed(
+        document,
+        {
+            f"#/components/{section}/{name}": f"#/components/{section}/{service}__{name}"
+            for section, name in clashes
+        },
+    )
+    for section, name in clashes:
+        entries = renamed["components"][section]
+        entries[f"{service}__{name}"] = entries.pop(name)
+    return renamed
+
 
 async def merged_openapi(client: httpx.AsyncClient, upstreams: Mapping[str, str]) -> dict[str, Any]:
     """Merge the services' documents; a service that is down is listed, not fatal."""
+    services = list(upstreams)
+    documents = await asyncio.gather(
+        *(_fetch(client, service, upstreams[service]) for service in services)
+    )
     paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {}
+    components: dict[str, dict[str, Any]] = {}
     unavailable: list[str] = []
-    for service, base_url in upstreams.items():
-        try:
-            response = await client.get(f"{base_url}/openapi.json", timeout=5.0)
-            response.raise_for_status()
-            document = response.json()
-        except (httpx.HTTPError, ValueError):
-            log.warning("openapi.unavailable", upstream=service)
+    for service, document in zip(services, documents, strict=True):
+        if document is None:
             unavailable.append(service)
             continue
+        # Two services' models may share a name (FastAPI names schemas by class); merging them
+        # blindly would let one silently describe the other's endpoints.
+        document = _without_collisions(document, service, components)
         for path, item in document.get("paths", {}).items():
             if path.startswith("/api/"):
                 paths[path] = item
-        schemas.update(document.get("components", {}).get("schemas", {}))
+        for section, entries in document.get("components", {}).items():
+            components.setdefault(section, {}).update(entries)
+    components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
     description = "Licheng (歷程) API, merged from every service."
     if unavailable:
         description += " Unavailable now: " + ", ".join(unavailable) + "."
@@ -36,9 +92,6 @@ async def merged_openapi(client: httpx.AsyncClient, upstreams: Mapping[str, str]
         "openapi": "3.1.0",
         "info": {"title": "Licheng API", "version": "0.1.0", "description": description},
         "paths": dict(sorted(paths.items())),
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
+        "components": components,
         "security": [{"bearer": []}],
     }

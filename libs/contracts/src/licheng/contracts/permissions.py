@@ -127,3 +127,9 @@ def scopes_for(capability: Capability, roles: Iterable[Role]) -> frozenset[Scope
     """The scopes in which holders of `roles` have `capability`; empty when none grants it."""
     row = PERMISSION_MATRIX[capability]
     return frozenset(row[role] for role in roles if role in row)
+
+
+def capabilities_of(roles: Iterable[Role]) -> frozenset[Capability]:
+    """Every capability some role in `roles` grants."""
+    held = set(roles)
+    return frozenset(cap for cap, row in PERMISSION_MATRIX.items() if held & row.keys())

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.kit.timeutil import tz_datetime_column, utcnow
@@ -60,3 +60,40 @@ def record_audit(
     )
     session.add(entry)
     return entry
+
+
+async def query_audit(
+    session: AsyncSession,
+    *,
+    school_code: str,
+    person_id: uuid.UUID | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AuditEntry], int]:
+    """A school's audit rows, newest first; `person_id` matches the actor or the subject."""
+    conditions: list[Any] = [AuditEntry.school_code == school_code]
+    if person_id is not None:
+        conditions.append(
+            sa.or_(
+                col(AuditEntry.actor_id) == person_id, col(AuditEntry.entity_id) == str(person_id)
+            )
+        )
+    if action:
+        conditions.append(AuditEntry.action == action)
+    if since is not None:
+        conditions.append(col(AuditEntry.occurred_at) >= since)
+    if until is not None:
+        conditions.append(col(AuditEntry.occurred_at) < until)
+    total_stmt = select(sa.func.count()).select_from(AuditEntry).where(*conditions)
+    total = int((await session.exec(total_stmt)).one())
+    stmt = (
+        select(AuditEntry)
+        .where(*conditions)
+        .order_by(col(AuditEntry.occurred_at).desc(), col(AuditEntry.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list((await session.exec(stmt)).all()), total

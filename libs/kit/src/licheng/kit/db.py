@@ -7,8 +7,10 @@ rolls back when it raises. Services and repositories only `flush()`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from enum import StrEnum
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -80,3 +82,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": commit runs before the response is sent, so a failed commit is an error
 # response rather than a 200 for data that was never stored.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def enum_column(enum: type[StrEnum], *, nullable: bool = False, length: int = 20) -> sa.Column[Any]:
+    """A VARCHAR column storing a StrEnum's values and reading them back as members."""
+    return sa.Column(
+        sa.Enum(
+            enum,
+            native_enum=False,
+            create_constraint=False,
+            length=length,
+            values_callable=lambda members: [m.value for m in members],
+        ),
+        nullable=nullable,
+    )

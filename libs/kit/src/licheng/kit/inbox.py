@@ -9,7 +9,6 @@ failing is retried with backoff and finally goes to the dead-letter subject.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from licheng.contracts.events import EventEnvelope, dead_letter_subject
 from licheng.kit.db import SessionFactory
 from licheng.kit.metrics import EVENTS_HANDLED
+from licheng.kit.outbox import stop_task
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 log = structlog.get_logger("licheng.inbox")
@@ -83,6 +83,7 @@ class ConsumerRunner:
         self._session_factory = session_factory
         self._js = jetstream
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def ensure_consumer(self) -> None:
         """Create or update the durable consumer on its stream."""
@@ -103,15 +104,14 @@ class ConsumerRunner:
 
     async def stop(self) -> None:
         """Stop consuming; unacked messages are redelivered to the next runner."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
 
     async def _run(self) -> None:
         subscription: JetStreamContext.PullSubscription | None = None
-        while True:
+        while not self._stopping:
             try:
                 if subscription is None:
                     await self.ensure_consumer()

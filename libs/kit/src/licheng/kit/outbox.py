@@ -51,6 +51,15 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
 
 
+async def stop_task(task: asyncio.Task[None], *, grace_seconds: float = 5.0) -> None:
+    """Cancel a background loop and wait for it, cancelling again if a library ate the first."""
+    while not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            async with asyncio.timeout(grace_seconds):
+                await asyncio.shield(task)
+
+
 def record_event(session: AsyncSession, envelope: EventEnvelope) -> None:
     """Write `envelope` to the outbox in the caller's transaction."""
     session.add(
@@ -102,6 +111,7 @@ class OutboxRelay:
         self._timeout = publish_timeout
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def notify(self) -> None:
         """Tell the relay new events were committed, so it need not wait for the next poll."""
@@ -113,15 +123,14 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         """Stop the relay; unsent rows stay for the next start."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 published, complete = await self.publish_pending()
                 failures = 0 if complete else failures + 1
@@ -131,8 +140,10 @@ class OutboxRelay:
             if failures:
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
             elif published == 0:
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                    async with asyncio.timeout(self._poll):
+                        await self._wake.wait()
                 self._wake.clear()
 
     async def publish_pending(self) -> tuple[int, bool]:

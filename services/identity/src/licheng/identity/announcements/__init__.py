@@ -1,0 +1,1 @@
+"""公告: school announcements with a publishing window and an audience."""

@@ -1,0 +1,119 @@
+"""公告編輯 (admin) and reading the current announcements (everyone in the school)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
+from pydantic import BaseModel
+
+from licheng.contracts.permissions import Capability, capabilities_of
+from licheng.identity.announcements import repository, service
+from licheng.identity.announcements.service import AnnouncementCreate, AnnouncementUpdate
+from licheng.identity.deps import SCHOOL
+from licheng.identity.models import Announcement, Audience
+from licheng.kit.auth import CurrentPrincipal
+from licheng.kit.db import SessionDep
+from licheng.kit.errors import BadRequest, Forbidden
+from licheng.kit.permissions import Grant, require
+from licheng.kit.timeutil import utcnow
+
+router = APIRouter(prefix=SCHOOL + "/announcements", tags=["announcements"])
+
+
+class AnnouncementPublic(BaseModel):
+    id: uuid.UUID
+    title: str
+    body: str
+    audience: Audience
+    publish_from: datetime
+    publish_until: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, item: Announcement) -> AnnouncementPublic:
+        """The API view."""
+        return cls.model_validate(item, from_attributes=True)
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
+    except ValueError as exc:
+        raise BadRequest("If-Match 必須是資料版本號", code="if_match_invalid") from exc
+
+
+@router.get("", response_model=list[AnnouncementPublic], summary="公告")
+async def list_announcements(
+    school_code: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    include_scheduled: bool = False,
+) -> list[AnnouncementPublic]:
+    """Current announcements for the caller's audience; editors may ask for every one."""
+    roles = principal.roles_in(school_code)
+    if not roles:
+        raise Forbidden("您不屬於此學校", code="not_in_school")
+    if include_scheduled:
+        if Capability.ANNOUNCEMENTS_EDIT not in capabilities_of(roles):
+            raise Forbidden("您沒有「公告編輯」的權限")
+        items = await repository.list_all(session, school_code)
+    else:
+        items = await repository.list_current(
+            session, school_code, service.audiences_for(roles), utcnow()
+        )
+    return [AnnouncementPublic.of(i) for i in items]
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=AnnouncementPublic, summary="新增公告"
+)
+async def create_announcement(
+    school_code: str,
+    payload: AnnouncementCreate,
+    session: SessionDep,
+    grant: Grant = require(Capability.ANNOUNCEMENTS_EDIT),
+) -> AnnouncementPublic:
+    """Post now, or schedule with publish_from/publish_until."""
+    item = await service.create(
+        session, school_code=school_code, payload=payload, actor=grant.principal.person_id
+    )
+    return AnnouncementPublic.of(item)
+
+
+@router.patch("/{item_id}", response_model=AnnouncementPublic, summary="修改公告")
+async def update_announcement(
+    school_code: str,
+    item_id: uuid.UUID,
+    payload: AnnouncementUpdate,
+    session: SessionDep,
+    if_match: Annotated[str | None, Header()] = None,
+    grant: Grant = require(Capability.ANNOUNCEMENTS_EDIT),
+) -> AnnouncementPublic:
+    """Edit; send `If-Match: <version>` to refuse overwriting someone else's change."""
+    item = await service.update(
+        session,
+        school_code=school_code,
+        item_id=item_id,
+        payload=payload,
+        expected_version=_version(if_match),
+        actor=grant.principal.person_id,
+    )
+    return AnnouncementPublic.of(item)
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, summary="刪除公告")
+async def delete_announcement(
+    school_code: str,
+    item_id: uuid.UUID,
+    session: SessionDep,
+    grant: Grant = require(Capability.ANNOUNCEMENTS_EDIT),
+) -> None:
+    """Delete."""
+    await service.delete(
+        session, school_code=school_code, item_id=item_id, actor=grant.principal.person_id
+    )

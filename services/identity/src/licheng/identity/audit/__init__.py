@@ -1,0 +1,1 @@
+"""The school admin reads the audit log."""

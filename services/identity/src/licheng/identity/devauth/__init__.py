@@ -1,0 +1,1 @@
+"""The development token issuer for the embedded run (no Keycloak)."""

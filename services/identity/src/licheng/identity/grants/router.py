@@ -1,0 +1,74 @@
+"""權限設定: the school admin grants and revokes roles."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
+
+from licheng.contracts.permissions import ROLE_TITLES, Capability, Role
+from licheng.identity.deps import SCHOOL
+from licheng.identity.grants import repository, service
+from licheng.kit.db import SessionDep
+from licheng.kit.permissions import Grant, require
+
+router = APIRouter(prefix=SCHOOL, tags=["grants"])
+
+
+class GrantPublic(BaseModel):
+    person_id: uuid.UUID
+    role: Role
+    role_title: str
+
+
+@router.get("/grants", response_model=list[GrantPublic], summary="角色授權列表")
+async def list_grants(
+    school_code: str, session: SessionDep, grant: Grant = require(Capability.PERMISSIONS_MANAGE)
+) -> list[GrantPublic]:
+    """Every explicit grant in the school."""
+    return [
+        GrantPublic(person_id=g.person_id, role=Role(g.role), role_title=ROLE_TITLES[Role(g.role)])
+        for g in await repository.list_for_school(session, school_code)
+    ]
+
+
+@router.put("/staff/{person_id}/roles/{role}", summary="授予角色")
+async def grant_role(
+    school_code: str,
+    person_id: uuid.UUID,
+    role: Role,
+    session: SessionDep,
+    response: Response,
+    grant: Grant = require(Capability.PERMISSIONS_MANAGE),
+) -> GrantPublic:
+    """Grant; 201 when new, 200 when it was already held."""
+    created = await service.grant(
+        session,
+        school_code=school_code,
+        person_id=person_id,
+        role=role,
+        actor_id=grant.principal.person_id,
+    )
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return GrantPublic(person_id=person_id, role=role, role_title=ROLE_TITLES[role])
+
+
+@router.delete(
+    "/staff/{person_id}/roles/{role}", status_code=status.HTTP_204_NO_CONTENT, summary="撤銷角色"
+)
+async def revoke_role(
+    school_code: str,
+    person_id: uuid.UUID,
+    role: Role,
+    session: SessionDep,
+    grant: Grant = require(Capability.PERMISSIONS_MANAGE),
+) -> None:
+    """Revoke; revoking a role not held changes nothing."""
+    await service.revoke(
+        session,
+        school_code=school_code,
+        person_id=person_id,
+        role=role,
+        actor_id=grant.principal.person_id,
+    )

@@ -1,0 +1,1 @@
+"""Endpoints for other services only (service tokens), never routed by the gateway."""

@@ -1,0 +1,171 @@
+"""People, classes, imports and the student's own contact fields."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi.responses import Response
+
+from licheng.contracts.permissions import Capability, Scope
+from licheng.identity.deps import SCHOOL, CipherDep, require_school_wide
+from licheng.identity.imports import ImportKind, template_xlsx
+from licheng.identity.models import PersonKind
+from licheng.identity.people import imports, profile, repository
+from licheng.identity.people.schemas import ClassPublic, PersonPublic, ProfileUpdate
+from licheng.kit.db import SessionDep
+from licheng.kit.pagination import Page, PageParams, page_params
+from licheng.kit.permissions import Grant, require
+
+router = APIRouter(prefix=SCHOOL, tags=["people"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TEMPLATE_NAMES = {
+    ImportKind.STUDENTS: "students-template.xlsx",
+    ImportKind.STAFF: "staff-template.xlsx",
+    ImportKind.CLASSES: "classes-template.xlsx",
+}
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post("/imports/{kind}", summary="匯入學生、教職員或班級（全部成功才寫入）")
+async def import_file(
+    school_code: str,
+    kind: ImportKind,
+    session: SessionDep,
+    cipher: CipherDep,
+    file: Annotated[UploadFile, File(description="xlsx 或 CSV（UTF-8 / Big5）")],
+    grant: Grant = require(Capability.PORTFOLIO_WRITE),
+) -> dict[str, Any]:
+    """Validate the whole file, then upsert every row; any problem writes nothing."""
+    require_school_wide(grant)
+    data = await file.read()
+    filename = file.filename or "upload"
+    actor = grant.principal.person_id
+    if kind == ImportKind.STUDENTS:
+        summary = await imports.import_students(
+            session,
+            school_code=school_code,
+            data=data,
+            filename=filename,
+            cipher=cipher,
+            actor_id=actor,
+        )
+    elif kind == ImportKind.STAFF:
+        summary = await imports.import_staff(
+            session, school_code=school_code, data=data, filename=filename, actor_id=actor
+        )
+    else:
+        summary = await imports.import_classes(
+            session, school_code=school_code, data=data, filename=filename, actor_id=actor
+        )
+    return asdict(summary)
+
+
+@router.get("/imports/{kind}/template", summary="下載匯入範本")
+async def import_template(
+    school_code: str, kind: ImportKind, grant: Grant = require(Capability.PORTFOLIO_WRITE)
+) -> Response:
+    """An xlsx with the columns the import expects."""
+    require_school_wide(grant)
+    return Response(
+        template_xlsx(kind),
+        media_type=XLSX,
+        headers={"content-disposition": f'attachment; filename="{TEMPLATE_NAMES[kind]}"'},
+    )
+
+
+@router.get("/students", response_model=Page[PersonPublic], summary="學生名單")
+async def list_students(
+    school_code: str,
+    session: SessionDep,
+    cipher: CipherDep,
+    paging: PageDep,
+    class_code: str | None = None,
+    grant: Grant = require(Capability.PORTFOLIO_READ),
+) -> Page[PersonPublic]:
+    """Students the caller may see: all, their homeroom class, or themselves."""
+    class_codes: list[str] | None = [class_code] if class_code else None
+    person_id: uuid.UUID | None = None
+    others = grant.scopes - {Scope.OWN, Scope.OWN_CLASS}
+    if not others:
+        if Scope.OWN_CLASS in grant.scopes and grant.principal.person_id:
+            mine = await repository.homeroom_class_codes(
+                session, school_code, grant.principal.person_id
+            )
+            class_codes = [c for c in (class_codes or mine) if c in mine]
+        else:
+            person_id = grant.principal.person_id or uuid.UUID(int=0)
+    people, total = await repository.list_people(
+        session,
+        school_code,
+        kind=PersonKind.STUDENT,
+        class_codes=class_codes,
+        person_id=person_id,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+    return Page(
+        items=[PersonPublic.of(p, cipher) for p in people],
+        next_cursor=paging.next_cursor(total),
+        total=total,
+    )
+
+
+@router.get("/staff", response_model=Page[PersonPublic], summary="教職員名單")
+async def list_staff(
+    school_code: str,
+    session: SessionDep,
+    cipher: CipherDep,
+    paging: PageDep,
+    grant: Grant = require(Capability.PERMISSIONS_MANAGE),
+) -> Page[PersonPublic]:
+    """The school's staff (for granting roles)."""
+    people, total = await repository.list_people(
+        session,
+        school_code,
+        kind=PersonKind.STAFF,
+        class_codes=None,
+        person_id=None,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+    return Page(
+        items=[PersonPublic.of(p, cipher) for p in people],
+        next_cursor=paging.next_cursor(total),
+        total=total,
+    )
+
+
+@router.get("/classes", response_model=list[ClassPublic], summary="班級")
+async def list_classes(
+    school_code: str, session: SessionDep, grant: Grant = require(Capability.PORTFOLIO_READ)
+) -> list[ClassPublic]:
+    """The school's classes and their 導師."""
+    return [ClassPublic.of(c) for c in await repository.list_classes(session, school_code)]
+
+
+@router.get("/me/profile", response_model=PersonPublic, summary="我的學生資料")
+async def read_profile(
+    school_code: str,
+    session: SessionDep,
+    cipher: CipherDep,
+    grant: Grant = require(Capability.PROFILE_MAINTAIN),
+) -> PersonPublic:
+    """The student's own record."""
+    person = await profile.own_record(session, grant=grant)
+    return PersonPublic.of(person, cipher)
+
+
+@router.patch("/me/profile", response_model=PersonPublic, summary="更新我的聯絡資料")
+async def update_profile(
+    school_code: str,
+    update: ProfileUpdate,
+    session: SessionDep,
+    cipher: CipherDep,
+    grant: Grant = require(Capability.PROFILE_MAINTAIN),
+) -> PersonPublic:
+    """Change email, phone or address; official fields come only from imports."""
+    person = await profile.update_contact(session, grant=grant, update=update)
+    return PersonPublic.of(person, cipher)

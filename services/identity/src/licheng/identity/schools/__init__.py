@@ -1,0 +1,1 @@
+"""Schools (tenants), created by the district operator."""
