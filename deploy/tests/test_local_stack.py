@@ -48,6 +48,21 @@ def test_up_status_and_ctrl_c(tmp_path: Path) -> None:
         for process in stack.processes:
             assert httpx.get(f"{process.url}/readyz", timeout=5).status_code == 200
             assert (tmp_path / "log" / f"{process.name}.log").exists()
+        signed_in = httpx.post(
+            f"{gateway.url}/api/identity/v1/dev-auth/token",
+            json={"username": "011302-t-a001", "password": "demo"},
+            timeout=10,
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        bearer = {"authorization": f"Bearer {signed_in.json()['access_token']}"}
+        me = httpx.get(f"{gateway.url}/api/identity/v1/me", headers=bearer, timeout=10)
+        assert me.status_code == 200, me.text
+        assert me.json()["schools"][0]["roles"] == ["admin"]
+        students = httpx.get(
+            f"{gateway.url}/api/identity/v1/schools/011302/students", headers=bearer, timeout=10
+        )
+        assert students.json()["total"] == 6
+        assert any("demo accounts" in line for line in output)
         status = subprocess.run([*command, "status", *options], capture_output=True, text=True)
         assert status.returncode == 0, status.stdout + status.stderr
         assert status.stdout.count("ready") >= len(stack.processes)

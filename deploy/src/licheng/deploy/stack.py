@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -58,6 +59,8 @@ class Stack:
     infra_ports: dict[str, int]
     common: dict[str, str]
     processes: list[Process]
+    demo_accounts: list[str] = field(default_factory=list)
+    demo_sign_in: str = ""
 
     def placeholders(self) -> dict[str, str]:
         """Values for `{name}` in stack.toml strings."""
@@ -113,6 +116,8 @@ def load_stack(*, state: Path, port_offset: int = 0, path: Path = STACK_FILE) ->
         infra_ports={k: int(v) + port_offset for k, v in declared["infra"]["ports"].items()},
         common=dict(declared["common"]),
         processes=processes,
+        demo_accounts=list(declared.get("demo", {}).get("accounts", [])),
+        demo_sign_in=str(declared.get("demo", {}).get("sign_in", "")),
     )
 
 
@@ -157,7 +162,14 @@ def _infra(stack: Stack, action: str) -> None:
     )
 
 
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _start(stack: Stack, process: Process) -> subprocess.Popen[bytes]:
+    if _port_taken(process.port):
+        raise RuntimeError(f"{process.name}: port {process.port} is already in use")
     env = stack.environment(process)
     log_path = stack.state / "log" / f"{process.name}.log"
     if process.prestart:
@@ -231,21 +243,26 @@ def up(stack: Stack, *, timeout: float) -> int:
             _wait_ready(process, child, timeout)
             _say(f"{process.name}: ready at {process.url}")
         gateway = next(p for p in stack.processes if p.name == "gateway")
-        _say("all ready")
         _say(f"portal:   {gateway.url}/")
         _say(f"API docs: {gateway.url}/api/docs")
         _say(f"logs:     {stack.state / 'log'}")
-        _say("press Ctrl-C to stop everything")
+        if stack.demo_accounts:
+            _say("demo accounts (password: demo):")
+            for account in stack.demo_accounts:
+                _say(f"  {account}")
+            sign_in = stack.demo_sign_in.replace("{gateway}", gateway.url)
+            _say(f"sign in:  {sign_in}")
+        _say("all ready; press Ctrl-C to stop everything")
         while True:
             time.sleep(1.0)
     except KeyboardInterrupt:
         _say("stopping")
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        code = 0
+    except Exception as exc:  # whatever failed, leave nothing running behind
         _say(f"failed: {exc}")
-        _stop_all(stack)
-        return 1
+        code = 1
     _stop_all(stack)
-    return 0
+    return code
 
 
 def status(stack: Stack) -> int:

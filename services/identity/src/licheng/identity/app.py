@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from licheng.identity.announcements.router import router as announcements_router
 from licheng.identity.audit.router import router as audit_router
 from licheng.identity.crypto import PiiCipher
+from licheng.identity.demo import seed_demo
 from licheng.identity.devauth.router import router as devauth_router
 from licheng.identity.directory_sync import directory_sync_consumer
 from licheng.identity.grants.router import router as grants_router
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.dev_issuer_enabled:
             app.state.dev_signer = RsaSigner()
+        if settings.seed_demo:
+            await seed_demo(app.state.session_factory, app.state.pii_cipher)
 
     return create_service_app(
         ServiceDefinition(

@@ -28,12 +28,16 @@ class Settings(ServiceSettings):
     # The development token issuer (embedded mode): signs tokens for identity's own people.
     dev_issuer_enabled: bool = True
     dev_password: str = "demo"  # noqa: S105  (development sign-in only; off in production)
+    # Development only: create the demo school and its people at start-up (the local run).
+    seed_demo: bool = False
 
     @model_validator(mode="after")
     def _no_development_shortcuts_in_production(self) -> Self:
         if self.environment == Environment.PRODUCTION:
             if self.dev_issuer_enabled:
                 raise ValueError("the development token issuer refuses to run in production")
+            if self.seed_demo:
+                raise ValueError("demo data is for development only")
             if self.keycloak_initial_password:
                 raise ValueError("keycloak_initial_password is for development and test only")
         return self
