@@ -252,3 +252,17 @@ async def test_rotated_key_is_fetched_on_unknown_kid(issuer: TestIssuer) -> None
         finally:
             issuer.signer = old_signer
             issuer._server.document = old_signer.jwks()
+
+
+async def test_unreachable_jwks_is_a_401_not_a_crash() -> None:
+    from licheng.kit.testing.servers import free_port
+
+    verifier = TokenVerifier(
+        jwks_url=f"http://127.0.0.1:{free_port()}/jwks", issuer="x", audience="licheng"
+    )
+    token = RsaSigner().mint({"iss": "x", "aud": "licheng", "sub": "s"})
+    async with await _client(verifier) as client:
+        for _ in range(2):
+            response = await client.get("/whoami", headers=_bearer(token))
+            assert response.status_code == 401
+            assert response.json()["error"] == "jwks_unavailable"

@@ -52,7 +52,7 @@ async def _seed(api: Any, files: Any, students: int = 30) -> dict[str, Any]:
 
 
 async def test_imports_create_then_reimport_is_a_no_op(api: Any, files: Any) -> None:
-    seeded = await _seed(api, files, students=40)
+    seeded = await _seed(api, files, students=2000)
     outbox_before = await _count(api, OutboxMessage)
     audit_before = await _count(api, AuditEntry)
     again = await api.upload(
@@ -63,10 +63,10 @@ async def test_imports_create_then_reimport_is_a_no_op(api: Any, files: Any) -> 
     )
     assert again.json() == {
         "kind": "students",
-        "total": 40,
+        "total": 2000,
         "created": 0,
         "updated": 0,
-        "unchanged": 40,
+        "unchanged": 2000,
     }
     assert await _count(api, OutboxMessage) == outbox_before
     assert await _count(api, AuditEntry) == audit_before
@@ -358,3 +358,23 @@ async def test_dev_issuer_signs_tokens_services_accept(api: Any, files: Any) -> 
     claims = jwt.decode(token.json()["access_token"], options={"verify_signature": False})
     assert claims["groups"] == [f"/schools/{api.school}/homeroom_teacher"]
     assert claims["pid"] == seeded["staff"]["T001"]["id"]
+
+
+async def test_audit_log_filters_by_date(api: Any, files: Any) -> None:
+    await _seed(api, files, students=1)
+    base = f"/api/identity/v1/schools/{api.school}/audit"
+    now = datetime.now(UTC)
+    recent = await api.client.get(
+        base, params={"since": (now - timedelta(minutes=5)).isoformat()}, headers=api.as_admin()
+    )
+    assert recent.json()["total"] > 0
+    future = await api.client.get(
+        base, params={"since": (now + timedelta(minutes=5)).isoformat()}, headers=api.as_admin()
+    )
+    assert future.json()["total"] == 0
+    before = await api.client.get(
+        base, params={"until": (now - timedelta(days=1)).isoformat()}, headers=api.as_admin()
+    )
+    assert before.json()["total"] == 0
+    teacher = await api.client.get(base, headers=api.as_roles("course_teacher"))
+    assert teacher.status_code == 403

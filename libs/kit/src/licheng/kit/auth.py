@@ -112,6 +112,7 @@ class TokenVerifier:
         self._leeway = leeway_seconds
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
+        self._next_attempt = float("-inf")
         self._lock = asyncio.Lock()
 
     async def _fetch(self) -> None:
@@ -133,14 +134,22 @@ class TokenVerifier:
         async with self._lock:
             age = time.monotonic() - self._fetched_at
             # An unknown kid may be a rotated key: refetch, but not more often than allowed.
-            if age >= self._cache_seconds or (kid not in self._keys and age >= self._min_refetch):
+            stale = age >= self._cache_seconds or (
+                kid not in self._keys and age >= self._min_refetch
+            )
+            if stale and time.monotonic() >= self._next_attempt:
                 try:
                     await self._fetch()
                 except (httpx.HTTPError, ValueError) as exc:
+                    # An unreachable JWKS is asked at most every min_refetch seconds, not once
+                    # per waiting request.
+                    self._next_attempt = time.monotonic() + self._min_refetch
                     log.warning("auth.jwks_unavailable", error=type(exc).__name__)
                     if kid not in self._keys:
                         raise Unauthorized("暫時無法驗證登入憑證", code="jwks_unavailable") from exc
         if kid not in self._keys:
+            if time.monotonic() < self._next_attempt:  # the JWKS was unreachable just now
+                raise Unauthorized("暫時無法驗證登入憑證", code="jwks_unavailable")
             raise Unauthorized("登入憑證無效", code="token_invalid")
         return self._keys[kid]
 

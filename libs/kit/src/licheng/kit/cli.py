@@ -46,5 +46,7 @@ def run_service_cli(
         port=args.port or settings.port,
         log_config=None,
         access_log=False,
+        # Client addresses come from the gateway's own rules, not from forwarded headers.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

@@ -67,6 +67,32 @@ def person_public_fields(person: Person) -> dict[str, Any]:
     }
 
 
+def _person_to_write(
+    session: AsyncSession,
+    person: Person | None,
+    *,
+    school_code: str,
+    kind: PersonKind,
+    local_no: str,
+    name: str,
+) -> Person:
+    """The existing person with its version bumped, or a new one added to the session."""
+    if person is None:
+        person = Person(
+            school_code=school_code,
+            kind=kind,
+            local_no=local_no,
+            username=username_for(school_code, kind, local_no),
+            name=name,
+        )
+        session.add(person)
+    else:
+        person.version += 1
+        person.updated_at = utcnow()
+        person.name = name
+    return person
+
+
 def _announce_person(
     session: AsyncSession, person: Person, before: dict[str, Any] | None, actor: uuid.UUID | None
 ) -> None:
@@ -127,21 +153,15 @@ async def import_students(
         if not change:
             continue
         before = person_public_fields(person) if person is not None else None
-        if person is None:
-            person = Person(
-                school_code=school_code,
-                kind=PersonKind.STUDENT,
-                local_no=row.student_no,
-                username=username_for(school_code, PersonKind.STUDENT, row.student_no),
-                name=row.name,
-            )
-            session.add(person)
-            created += 1
-        else:
-            person.version += 1
-            person.updated_at = utcnow()
-            updated += 1
-        person.name = row.name
+        person = _person_to_write(
+            session,
+            person,
+            school_code=school_code,
+            kind=PersonKind.STUDENT,
+            local_no=row.student_no,
+            name=row.name,
+        )
+        created, updated = (created + 1, updated) if before is None else (created, updated + 1)
         person.class_code = row.class_code
         person.seat_no = row.seat_no
         person.status = EnrolmentStatus(row.status.value)
@@ -197,21 +217,15 @@ async def import_staff(
         if person is not None and (person.name, person.email) == (row.name, row.email):
             continue
         before = person_public_fields(person) if person is not None else None
-        if person is None:
-            person = Person(
-                school_code=school_code,
-                kind=PersonKind.STAFF,
-                local_no=row.staff_no,
-                username=username_for(school_code, PersonKind.STAFF, row.staff_no),
-                name=row.name,
-            )
-            session.add(person)
-            created += 1
-        else:
-            person.version += 1
-            person.updated_at = utcnow()
-            updated += 1
-        person.name = row.name
+        person = _person_to_write(
+            session,
+            person,
+            school_code=school_code,
+            kind=PersonKind.STAFF,
+            local_no=row.staff_no,
+            name=row.name,
+        )
+        created, updated = (created + 1, updated) if before is None else (created, updated + 1)
         person.email = row.email
         await session.flush()
         _announce_person(session, person, before, actor_id)

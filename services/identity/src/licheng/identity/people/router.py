@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.permissions import Capability, Scope
+from licheng.identity.crypto import PiiCipher
 from licheng.identity.deps import SCHOOL, CipherDep, require_school_wide
 from licheng.identity.imports import ImportKind, template_xlsx
 from licheng.identity.models import PersonKind
@@ -97,19 +99,8 @@ async def list_students(
             class_codes = [c for c in (class_codes or mine) if c in mine]
         else:
             person_id = grant.principal.person_id or uuid.UUID(int=0)
-    people, total = await repository.list_people(
-        session,
-        school_code,
-        kind=PersonKind.STUDENT,
-        class_codes=class_codes,
-        person_id=person_id,
-        offset=paging.offset,
-        limit=paging.limit,
-    )
-    return Page(
-        items=[PersonPublic.of(p, cipher) for p in people],
-        next_cursor=paging.next_cursor(total),
-        total=total,
+    return await _people_page(
+        session, cipher, paging, school_code, PersonKind.STUDENT, class_codes, person_id
     )
 
 
@@ -122,12 +113,24 @@ async def list_staff(
     grant: Grant = require(Capability.PERMISSIONS_MANAGE),
 ) -> Page[PersonPublic]:
     """The school's staff (for granting roles)."""
+    return await _people_page(session, cipher, paging, school_code, PersonKind.STAFF, None, None)
+
+
+async def _people_page(
+    session: AsyncSession,
+    cipher: PiiCipher,
+    paging: PageParams,
+    school_code: str,
+    kind: PersonKind,
+    class_codes: list[str] | None,
+    person_id: uuid.UUID | None,
+) -> Page[PersonPublic]:
     people, total = await repository.list_people(
         session,
         school_code,
-        kind=PersonKind.STAFF,
-        class_codes=None,
-        person_id=None,
+        kind=kind,
+        class_codes=class_codes,
+        person_id=person_id,
         offset=paging.offset,
         limit=paging.limit,
     )
