@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -65,6 +66,20 @@ def record_event(session: AsyncSession, envelope: EventEnvelope) -> None:
     session.add(
         OutboxMessage(id=envelope.id, subject=envelope.subject, payload=envelope.model_dump_json())
     )
+
+
+def publish_event(
+    session: AsyncSession,
+    *,
+    event_type: str,
+    school_code: str,
+    actor_id: uuid.UUID | None,
+    data: dict[str, Any],
+) -> EventEnvelope:
+    """Build an event and write it to the outbox in the caller's transaction."""
+    envelope = EventEnvelope(type=event_type, school_code=school_code, actor_id=actor_id, data=data)
+    record_event(session, envelope)
+    return envelope
 
 
 async def _claim_unpublished(session: AsyncSession, limit: int) -> list[OutboxMessage]:

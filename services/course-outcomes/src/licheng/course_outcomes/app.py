@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from licheng.course_outcomes.parameters.router import router as parameters_router
+from licheng.course_outcomes.roster.events import roster_consumer
 from licheng.course_outcomes.settings import Settings
 from licheng.kit.service import ServiceDefinition, create_service_app
 
@@ -16,5 +18,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             title="Licheng course outcomes: 修課紀錄, outcomes, certification, selection",
             settings=settings or Settings(),
             event_stream="course_outcomes",
+            # Identity's stream is ensured too, so our consumer can attach in any start order.
+            streams=("identity",),
+            routers=[parameters_router],
+            consumers=[roster_consumer()],
         )
     )

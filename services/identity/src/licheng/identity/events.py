@@ -7,24 +7,10 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventEnvelope
 from licheng.kit.audit import record_audit
-from licheng.kit.outbox import record_event
+from licheng.kit.outbox import publish_event
 
-
-def publish(
-    session: AsyncSession,
-    *,
-    event_type: str,
-    school_code: str,
-    actor_id: uuid.UUID | None,
-    data: dict[str, Any],
-) -> None:
-    """Queue an event for the outbox relay."""
-    record_event(
-        session,
-        EventEnvelope(type=event_type, school_code=school_code, actor_id=actor_id, data=data),
-    )
+publish = publish_event
 
 
 def audit(

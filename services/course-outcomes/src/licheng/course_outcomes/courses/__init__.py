@@ -1,0 +1,1 @@
+"""修課紀錄: course sections and enrolments imported from the school system."""

@@ -1,0 +1,124 @@
+"""Locking a term when exports asks, refusing edits while locked, and the audited reopen."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from licheng.contracts.events import EventType
+from licheng.course_outcomes.models import TermLock
+from licheng.course_outcomes.outcomes import repository
+from licheng.kit.audit import record_audit
+from licheng.kit.errors import Locked, NotFound
+from licheng.kit.outbox import OutboxMessage, publish_event
+from licheng.kit.timeutil import utcnow
+
+
+async def ensure_unlocked(
+    session: AsyncSession, school_code: str, academic_year: int, semester: int
+) -> None:
+    """423 naming the submission when the term is locked."""
+    lock = await repository.term_lock(session, school_code, academic_year, semester)
+    if lock is not None and lock.locked:
+        raise Locked(
+            f"{academic_year} 學年度第 {semester} 學期的課程學習成果已提交（提交編號 "
+            f"{lock.submission_id}），已鎖定無法修改",
+            detail={
+                "submission_id": str(lock.submission_id),
+                "academic_year": academic_year,
+                "semester": semester,
+            },
+        )
+
+
+async def _high_water_mark(session: AsyncSession) -> int:
+    stmt = select(sa.func.max(OutboxMessage.seq))
+    return int((await session.exec(stmt)).one() or 0)
+
+
+async def lock_term(
+    session: AsyncSession,
+    *,
+    school_code: str,
+    academic_year: int,
+    semester: int,
+    submission_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+) -> TermLock:
+    """Lock (or re-lock) a term and answer `term.locked` with our high-water mark."""
+    lock = await repository.term_lock(session, school_code, academic_year, semester)
+    if lock is None:
+        lock = TermLock(
+            school_code=school_code,
+            academic_year=academic_year,
+            semester=semester,
+            submission_id=submission_id,
+        )
+        session.add(lock)
+    lock.locked, lock.submission_id, lock.locked_at = True, submission_id, utcnow()
+    await session.flush()
+    # Every outcome event written before this lock has an outbox seq at or below the mark,
+    # so exports knows when its read model has caught up.
+    mark = await _high_water_mark(session)
+    publish_event(
+        session,
+        event_type=EventType.OUTCOMES_TERM_LOCKED,
+        school_code=school_code,
+        actor_id=actor_id,
+        data={
+            "submission_id": str(submission_id),
+            "academic_year": academic_year,
+            "semester": semester,
+            "high_water_mark": mark,
+        },
+    )
+    record_audit(
+        session,
+        school_code=school_code,
+        actor_id=actor_id,
+        action="term.locked",
+        entity="term",
+        entity_id=f"{academic_year}-{semester}",
+        after={"submission_id": str(submission_id), "high_water_mark": mark},
+    )
+    return lock
+
+
+async def reopen_term(
+    session: AsyncSession,
+    *,
+    school_code: str,
+    academic_year: int,
+    semester: int,
+    actor_id: uuid.UUID | None,
+) -> TermLock:
+    """The admin reopens a locked term; audited and announced."""
+    lock = await repository.term_lock(session, school_code, academic_year, semester)
+    if lock is None or not lock.locked:
+        raise NotFound("此學期目前沒有鎖定", code="term_not_locked")
+    lock.locked, lock.reopened_at, lock.reopened_by = False, utcnow(), actor_id
+    await session.flush()
+    publish_event(
+        session,
+        event_type=EventType.OUTCOMES_TERM_REOPENED,
+        school_code=school_code,
+        actor_id=actor_id,
+        data={
+            "submission_id": str(lock.submission_id),
+            "academic_year": academic_year,
+            "semester": semester,
+        },
+    )
+    record_audit(
+        session,
+        school_code=school_code,
+        actor_id=actor_id,
+        action="term.reopened",
+        entity="term",
+        entity_id=f"{academic_year}-{semester}",
+        before={"submission_id": str(lock.submission_id)},
+    )
+    return lock

@@ -1,0 +1,205 @@
+"""Course-outcomes' tables. Every tenant-owned row carries `school_code`.
+
+`known_person` and `known_class` are a read model of identity's events: this service knows
+students and teachers by UUID, 學號/教師編號 and class, never by 身分證號.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from licheng.kit.db import enum_column
+from licheng.kit.timeutil import tz_datetime_column, utcnow
+
+
+class PersonKind(StrEnum):
+    STUDENT = "student"
+    STAFF = "staff"
+
+
+class KnownPerson(SQLModel, table=True):
+    """A person as identity last announced them."""
+
+    __tablename__ = "known_person"
+    __table_args__ = (sa.UniqueConstraint("school_code", "kind", "local_no"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    school_code: str = Field(max_length=6, index=True)
+    kind: PersonKind = Field(sa_column=enum_column(PersonKind, length=10))
+    local_no: str = Field(max_length=32)
+    name: str = Field(max_length=100)
+    class_code: str | None = Field(default=None, max_length=20, index=True)
+    status: str | None = Field(default=None, max_length=10)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+class KnownClass(SQLModel, table=True):
+    """A class and its 導師, as identity last announced them."""
+
+    __tablename__ = "known_class"
+
+    school_code: str = Field(primary_key=True, max_length=6)
+    class_code: str = Field(primary_key=True, max_length=20)
+    grade: int | None = None
+    homeroom_person_id: uuid.UUID | None = Field(default=None, index=True)
+
+
+class CourseSection(SQLModel, table=True):
+    """One course taught by one teacher in one term (from the 修課紀錄 import)."""
+
+    __tablename__ = "course_section"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "school_code", "academic_year", "semester", "course_code", "teacher_no"
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_code: str = Field(max_length=6, index=True)
+    academic_year: int
+    semester: int
+    course_code: str = Field(max_length=23)
+    subject_name: str = Field(max_length=100)
+    credits: int
+    grade: int
+    teacher_no: str = Field(max_length=32)
+    teacher_id: uuid.UUID | None = Field(default=None, index=True)
+    # The certifying teacher: the 授課教師 unless reassigned (更換認證教師).
+    certifier_id: uuid.UUID | None = Field(default=None, index=True)
+
+
+class Enrolment(SQLModel, table=True):
+    """A student's 修課紀錄 row in a section."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (sa.UniqueConstraint("section_id", "student_no", "kind"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_code: str = Field(max_length=6, index=True)
+    section_id: uuid.UUID = Field(foreign_key="course_section.id", index=True)
+    student_no: str = Field(max_length=32)
+    student_id: uuid.UUID | None = Field(default=None, index=True)
+    kind: str = Field(max_length=10)  # 學期課程 / 補修 / 重修 / 重讀
+    original_academic_year: int | None = None
+    original_semester: int | None = None
+    retake_method: str | None = Field(default=None, max_length=20)
+
+
+class OutcomeParameters(SQLModel, table=True):
+    """參數設定 of one school and term."""
+
+    __tablename__ = "outcome_parameters"
+
+    school_code: str = Field(primary_key=True, max_length=6)
+    academic_year: int = Field(primary_key=True)
+    semester: int = Field(primary_key=True)
+    upload_from: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
+    upload_until: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
+    certify_from: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
+    certify_until: datetime | None = Field(
+        default=None, sa_column=tz_datetime_column(nullable=True)
+    )
+    uploads_per_semester: int = 10
+    selections_per_semester: int = 3
+    files_per_outcome: int = 2
+    brief_max_chars: int = 100
+    # {"pdf": 4194304, ...}: allowed kinds and their byte limits.
+    file_limits: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+class OutcomeType(StrEnum):
+    WORK = "實作作品"
+    REPORT = "書面報告"
+    OTHER = "其他"
+
+
+class OutcomeStatus(StrEnum):
+    DRAFT = "draft"  # 未送審 (new, edited after a failure, or after a revoked certification)
+    SUBMITTED = "submitted"  # 認證中
+    CERTIFIED = "certified"  # 認證成功
+    FAILED = "failed"  # 認證失敗
+
+
+class FailReason(StrEnum):
+    """The reason codes a teacher must pick when failing an outcome (DOMAIN §1.5)."""
+
+    OFF_TOPIC = "01"  # 非本課程相關主題成果，無法認證
+    UNVERIFIABLE = "02"  # 無法查證成果可信度
+    INACCURATE = "03"  # 請加強成果內容正確性
+    THIN = "04"  # 請增加成果內容豐富度
+
+
+class FileSlot(StrEnum):
+    DOCUMENT = "document"  # pdf / jpg / png
+    MEDIA = "media"  # mp3 / mp4
+
+
+class Outcome(SQLModel, table=True):
+    """One 課程學習成果 of a student for one enrolment."""
+
+    __tablename__ = "outcome"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_code: str = Field(max_length=6, index=True)
+    academic_year: int
+    semester: int
+    student_id: uuid.UUID = Field(index=True)
+    enrolment_id: uuid.UUID = Field(foreign_key="enrolment.id", index=True)
+    section_id: uuid.UUID = Field(foreign_key="course_section.id", index=True)
+    certifier_id: uuid.UUID | None = Field(default=None, index=True)
+    outcome_type: OutcomeType = Field(sa_column=enum_column(OutcomeType, length=10))
+    brief: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    video_url: str | None = Field(default=None, max_length=500)
+    status: OutcomeStatus = Field(sa_column=enum_column(OutcomeStatus, length=12))
+    fail_reason: FailReason | None = Field(
+        default=None, sa_column=enum_column(FailReason, nullable=True, length=2)
+    )
+    fail_explanation: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
+    decided_by: uuid.UUID | None = None
+    decided_at: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
+    submitted_at: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
+    selected: bool = False
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+class OutcomeFile(SQLModel, table=True):
+    """A file of an outcome, stored in S3 under `<school>/<student>/<outcome>/<sha256>`."""
+
+    __tablename__ = "outcome_file"
+    __table_args__ = (sa.UniqueConstraint("outcome_id", "slot"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_code: str = Field(max_length=6, index=True)
+    outcome_id: uuid.UUID = Field(foreign_key="outcome.id", index=True)
+    slot: FileSlot = Field(sa_column=enum_column(FileSlot, length=10))
+    object_key: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    size: int
+    kind: str = Field(max_length=10)
+    filename: str = Field(max_length=200)  # shown to people; never part of the object key
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+class TermLock(SQLModel, table=True):
+    """A term whose course outcomes were submitted (提交): student edits answer 423."""
+
+    __tablename__ = "term_lock"
+
+    school_code: str = Field(primary_key=True, max_length=6)
+    academic_year: int = Field(primary_key=True)
+    semester: int = Field(primary_key=True)
+    submission_id: uuid.UUID
+    locked: bool = True
+    locked_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+    reopened_at: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
+    reopened_by: uuid.UUID | None = None

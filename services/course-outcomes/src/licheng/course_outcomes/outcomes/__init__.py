@@ -1,0 +1,1 @@
+"""課程學習成果: the student's outcomes, their files, certification and selection."""

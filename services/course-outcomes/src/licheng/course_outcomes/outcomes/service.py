@@ -1,0 +1,387 @@
+"""The outcome lifecycle: draft → submitted → certified | failed, with revoke and selection.
+
+Every change checks the term lock and the parameters' window, moves state with an optimistic
+version check (two teachers deciding at once, or a double submit: one wins, the other 409),
+and writes its event and audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from licheng.contracts.events import EventType
+from licheng.course_outcomes.locks.service import ensure_unlocked
+from licheng.course_outcomes.models import (
+    CourseSection,
+    FileSlot,
+    Outcome,
+    OutcomeFile,
+    OutcomeParameters,
+    OutcomeStatus,
+)
+from licheng.course_outcomes.outcomes import repository
+from licheng.course_outcomes.outcomes.schemas import Decision, OutcomeCreate, OutcomeUpdate
+from licheng.course_outcomes.parameters import service as parameters
+from licheng.kit.audit import record_audit
+from licheng.kit.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
+from licheng.kit.outbox import publish_event
+from licheng.kit.storage import FileKind, KeyFor, ObjectStorage, UploadPolicy
+from licheng.kit.timeutil import utcnow
+
+EDITABLE = frozenset({OutcomeStatus.DRAFT, OutcomeStatus.FAILED})
+SLOT_KINDS = {
+    FileSlot.DOCUMENT: frozenset({FileKind.PDF, FileKind.JPG, FileKind.PNG}),
+    FileSlot.MEDIA: frozenset({FileKind.MP3, FileKind.MP4}),
+}
+STATE_CONFLICT = "此課程學習成果剛被變更，請重新整理後再試"
+
+
+def _event_data(
+    outcome: Outcome, section: CourseSection | None, files: list[OutcomeFile]
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "outcome_id": str(outcome.id),
+        "student_id": str(outcome.student_id),
+        "academic_year": outcome.academic_year,
+        "semester": outcome.semester,
+        "status": outcome.status.value,
+        "outcome_type": outcome.outcome_type.value,
+        "brief": outcome.brief,
+        "video_url": outcome.video_url,
+        "certifier_id": str(outcome.certifier_id) if outcome.certifier_id else None,
+        "selected": outcome.selected,
+        "fail_reason": outcome.fail_reason.value if outcome.fail_reason else None,
+        "files": [{"slot": f.slot.value, "key": f.object_key, "sha256": f.sha256,
+                   "kind": f.kind, "size": f.size} for f in files],
+    }  # fmt: skip
+    if section is not None:
+        data.update(
+            course_code=section.course_code,
+            subject_name=section.subject_name,
+            credits=section.credits,
+            grade=section.grade,
+        )
+    return data
+
+
+async def record_change(
+    session: AsyncSession,
+    outcome: Outcome,
+    *,
+    event_type: str,
+    actor_id: uuid.UUID | None,
+    before: dict[str, Any] | None = None,
+) -> None:
+    section = await repository.get_section(session, outcome.section_id)
+    files = (await repository.files_of(session, [outcome.id]))[outcome.id]
+    data = _event_data(outcome, section, files)
+    publish_event(
+        session,
+        event_type=event_type,
+        school_code=outcome.school_code,
+        actor_id=actor_id,
+        data=data,
+    )
+    after = {k: data[k] for k in ("status", "brief", "selected", "fail_reason", "certifier_id")}
+    record_audit(
+        session,
+        school_code=outcome.school_code,
+        actor_id=actor_id,
+        action=event_type.split(".", 1)[1],
+        entity="outcome",
+        entity_id=str(outcome.id),
+        before=before,
+        after=after,
+    )
+
+
+def _snapshot(outcome: Outcome) -> dict[str, Any]:
+    return {"status": outcome.status.value, "brief": outcome.brief, "selected": outcome.selected}
+
+
+async def _term_rules(
+    session: AsyncSession, outcome_or_section: Outcome | CourseSection
+) -> OutcomeParameters:
+    school = outcome_or_section.school_code
+    year, semester = outcome_or_section.academic_year, outcome_or_section.semester
+    await ensure_unlocked(session, school, year, semester)
+    return await parameters.get(session, school, year, semester)
+
+
+def _check_brief(brief: str, rules: OutcomeParameters) -> str:
+    text = brief.strip()
+    if not text:
+        raise BadRequest("內容簡述為必填", code="brief_required")
+    if len(text) > rules.brief_max_chars:
+        raise BadRequest(
+            f"內容簡述最多 {rules.brief_max_chars} 字（目前 {len(text)} 字）",
+            code="brief_too_long",
+            detail={"max_chars": rules.brief_max_chars},
+        )
+    return text
+
+
+async def own_outcome(
+    session: AsyncSession, school_code: str, outcome_id: uuid.UUID, student_id: uuid.UUID | None
+) -> Outcome:
+    """The caller's own outcome; 404 for anyone else's, never its data."""
+    outcome = await repository.get_outcome(session, school_code, outcome_id)
+    if outcome is None or outcome.student_id != student_id:
+        raise NotFound("找不到此課程學習成果", code="outcome_not_found")
+    return outcome
+
+
+async def create(
+    session: AsyncSession, *, school_code: str, student_id: uuid.UUID, payload: OutcomeCreate
+) -> Outcome:
+    """A new draft for one of the student's own courses, inside the upload window."""
+    found = await repository.get_enrolment(session, school_code, payload.enrolment_id)
+    if found is None or found[0].student_id != student_id:
+        raise NotFound("找不到此修課紀錄", code="enrolment_not_found")
+    enrolment, section = found
+    rules = await _term_rules(session, section)
+    parameters.check_window(rules.upload_from, rules.upload_until, what="學生上傳")
+    count = await repository.count_for_term(
+        session, school_code, student_id, section.academic_year, section.semester
+    )
+    if count >= rules.uploads_per_semester:
+        raise QuotaExceeded(
+            f"本學期最多上傳 {rules.uploads_per_semester} 件課程學習成果",
+            detail={"limit": rules.uploads_per_semester},
+        )
+    outcome = Outcome(
+        school_code=school_code,
+        academic_year=section.academic_year,
+        semester=section.semester,
+        student_id=student_id,
+        enrolment_id=enrolment.id,
+        section_id=section.id,
+        certifier_id=section.certifier_id,
+        outcome_type=payload.outcome_type,
+        brief=_check_brief(payload.brief, rules),
+        video_url=str(payload.video_url) if payload.video_url else None,
+        status=OutcomeStatus.DRAFT,
+    )
+    session.add(outcome)
+    await session.flush()
+    await record_change(session, outcome, event_type=EventType.OUTCOME_CREATED, actor_id=student_id)
+    return outcome
+
+
+async def _editable(session: AsyncSession, outcome: Outcome) -> OutcomeParameters:
+    rules = await _term_rules(session, outcome)
+    parameters.check_window(rules.upload_from, rules.upload_until, what="學生上傳")
+    if outcome.status not in EDITABLE:
+        raise Conflict(
+            "送審中或已認證的成果不能修改",
+            code="outcome_not_editable",
+            detail={"status": outcome.status.value},
+        )
+    return rules
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    outcome: Outcome,
+    payload: OutcomeUpdate,
+    expected_version: int | None,
+    actor_id: uuid.UUID | None,
+) -> Outcome:
+    """Edit a draft or failed outcome."""
+    rules = await _editable(session, outcome)
+    if expected_version is not None and expected_version != outcome.version:
+        raise Conflict(
+            STATE_CONFLICT, code="version_conflict", detail={"current_version": outcome.version}
+        )
+    changes = payload.model_dump(exclude_unset=True)
+    values: dict[str, Any] = {}
+    if "brief" in changes and payload.brief is not None:
+        values["brief"] = _check_brief(payload.brief, rules)
+    if "outcome_type" in changes and payload.outcome_type is not None:
+        values["outcome_type"] = payload.outcome_type
+    if "video_url" in changes:
+        values["video_url"] = str(payload.video_url) if payload.video_url else None
+    before = _snapshot(outcome)
+    if not await repository.transition(session, outcome, allowed_from=EDITABLE, values=values):
+        raise Conflict(STATE_CONFLICT, code="state_conflict")
+    await record_change(
+        session, outcome, event_type=EventType.OUTCOME_UPDATED, actor_id=actor_id, before=before
+    )
+    return outcome
+
+
+async def delete(session: AsyncSession, *, outcome: Outcome, actor_id: uuid.UUID | None) -> None:
+    """Delete a draft or failed outcome (its stored files stay until the retention sweep)."""
+    await _editable(session, outcome)
+    await record_change(
+        session,
+        outcome,
+        event_type=EventType.OUTCOME_DELETED,
+        actor_id=actor_id,
+        before=_snapshot(outcome),
+    )
+    for file in (await repository.files_of(session, [outcome.id]))[outcome.id]:
+        await session.delete(file)
+    await session.flush()
+    await session.delete(outcome)
+    await session.flush()
+
+
+async def attach_file(
+    session: AsyncSession,
+    *,
+    storage: ObjectStorage,
+    bucket: str,
+    outcome: Outcome,
+    slot: FileSlot,
+    filename: str,
+    chunks: AsyncIterator[bytes],
+    actor_id: uuid.UUID | None,
+) -> OutcomeFile:
+    """Stream a file into the outcome's slot.
+
+    On a certified outcome only a byte-identical re-upload is accepted, and it keeps the
+    certification (the 2021 data-loss lesson: a matching hash needs no re-certification).
+    """
+    rules = await _term_rules(session, outcome)
+    if outcome.status not in (*EDITABLE, OutcomeStatus.CERTIFIED):
+        raise Conflict("送審中的成果不能更換檔案", code="outcome_not_editable")
+    if outcome.status in EDITABLE:
+        parameters.check_window(rules.upload_from, rules.upload_until, what="學生上傳")
+    limits = parameters.upload_policy(rules).max_bytes
+    allowed = {kind: size for kind, size in limits.items() if kind in SLOT_KINDS[slot]}
+    if not allowed:
+        raise BadRequest("本學期未開放此類檔案", code="file_type_not_allowed")
+    stored = await storage.put_stream(
+        bucket=bucket,
+        chunks=chunks,
+        policy=UploadPolicy(max_bytes=allowed),
+        claimed=FileKind.from_filename(filename),
+        key_for=KeyFor(
+            school_code=outcome.school_code, owner_id=outcome.student_id, record_id=outcome.id
+        ),
+    )
+    existing = await repository.file_in_slot(session, outcome.id, slot)
+    if outcome.status == OutcomeStatus.CERTIFIED:
+        if existing is not None and existing.sha256 == stored.sha256:
+            return existing  # the same bytes again: certification stands, nothing changes
+        raise Conflict(
+            "已認證的成果不能更換檔案；如需修改請老師先取消認證", code="outcome_certified"
+        )
+    before = _snapshot(outcome)
+    if existing is None:
+        existing = OutcomeFile(
+            school_code=outcome.school_code,
+            outcome_id=outcome.id,
+            slot=slot,
+            object_key=stored.key,
+            sha256=stored.sha256,
+            size=stored.size,
+            kind=stored.kind.value,
+            filename=filename[:200],
+        )
+        session.add(existing)
+    else:
+        existing.object_key, existing.sha256, existing.size = stored.key, stored.sha256, stored.size
+        existing.kind, existing.filename, existing.uploaded_at = (
+            stored.kind.value,
+            filename[:200],
+            utcnow(),
+        )
+    await session.flush()
+    if not await repository.transition(session, outcome, allowed_from=EDITABLE, values={}):
+        raise Conflict(STATE_CONFLICT, code="state_conflict")
+    await record_change(
+        session, outcome, event_type=EventType.OUTCOME_UPDATED, actor_id=actor_id, before=before
+    )
+    return existing
+
+
+async def submit(session: AsyncSession, *, outcome: Outcome, actor_id: uuid.UUID | None) -> Outcome:
+    """送審: a draft or failed outcome with a file or a video link goes to its teacher."""
+    await _editable(session, outcome)
+    files = (await repository.files_of(session, [outcome.id]))[outcome.id]
+    if not files and not outcome.video_url:
+        raise BadRequest("送審前請上傳文件、影音檔或填寫影音連結", code="outcome_incomplete")
+    if outcome.certifier_id is None:
+        raise Conflict("此課程尚未設定認證教師，請洽課程學習提交者", code="no_certifier")
+    before = _snapshot(outcome)
+    values = {
+        "status": OutcomeStatus.SUBMITTED,
+        "submitted_at": utcnow(),
+        "fail_reason": None,
+        "fail_explanation": None,
+    }
+    if not await repository.transition(session, outcome, allowed_from=EDITABLE, values=values):
+        raise Conflict("此成果已送審或狀態已變更", code="state_conflict")
+    await record_change(
+        session, outcome, event_type=EventType.OUTCOME_SUBMITTED, actor_id=actor_id, before=before
+    )
+    return outcome
+
+
+def _check_certifier(outcome: Outcome, teacher_id: uuid.UUID | None) -> None:
+    if teacher_id is None or outcome.certifier_id != teacher_id:
+        raise Forbidden("您不是此課程學習成果的認證教師", code="not_certifier")
+
+
+async def decide(
+    session: AsyncSession, *, outcome: Outcome, teacher_id: uuid.UUID | None, decision: Decision
+) -> Outcome:
+    """認證成功 or 認證失敗 (with reason code and explanation), inside the certify window."""
+    _check_certifier(outcome, teacher_id)
+    rules = await _term_rules(session, outcome)
+    parameters.check_window(rules.certify_from, rules.certify_until, what="教師認證")
+    before = _snapshot(outcome)
+    if decision.certified:
+        values: dict[str, Any] = {
+            "status": OutcomeStatus.CERTIFIED,
+            "fail_reason": None,
+            "fail_explanation": None,
+        }
+        event_type = EventType.OUTCOME_CERTIFIED
+    else:
+        values = {
+            "status": OutcomeStatus.FAILED,
+            "fail_reason": decision.reason_code,
+            "fail_explanation": (decision.explanation or "").strip(),
+        }
+        event_type = EventType.OUTCOME_FAILED
+    values.update(decided_by=teacher_id, decided_at=utcnow())
+    allowed = {OutcomeStatus.SUBMITTED}
+    if not await repository.transition(session, outcome, allowed_from=allowed, values=values):
+        raise Conflict(
+            "此成果不在待認證狀態，可能已由其他老師處理",
+            code="not_certifiable",
+            detail={"status": outcome.status.value},
+        )
+    await record_change(session, outcome, event_type=event_type, actor_id=teacher_id, before=before)
+    return outcome
+
+
+async def revoke(
+    session: AsyncSession, *, outcome: Outcome, teacher_id: uuid.UUID | None
+) -> Outcome:
+    """取消認證: the student may edit again and must resubmit; a selection is dropped."""
+    _check_certifier(outcome, teacher_id)
+    rules = await _term_rules(session, outcome)
+    parameters.check_window(rules.certify_from, rules.certify_until, what="教師認證")
+    before = _snapshot(outcome)
+    values = {
+        "status": OutcomeStatus.DRAFT,
+        "selected": False,
+        "decided_by": teacher_id,
+        "decided_at": utcnow(),
+    }
+    allowed = {OutcomeStatus.CERTIFIED}
+    if not await repository.transition(session, outcome, allowed_from=allowed, values=values):
+        raise Conflict("只有認證成功的成果可以取消認證", code="not_certified")
+    await record_change(
+        session, outcome, event_type=EventType.OUTCOME_REVOKED, actor_id=teacher_id, before=before
+    )
+    return outcome

@@ -1,0 +1,1 @@
+"""Who is who, learned from identity's events (students, teachers, classes)."""

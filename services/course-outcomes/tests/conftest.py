@@ -1,0 +1,87 @@
+"""Course-outcomes test fixtures: a migrated database and the running service."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from nats.aio.client import Client as NatsClient
+
+from licheng.contracts.events import EventEnvelope, EventType
+from licheng.course_outcomes.app import create_app
+from licheng.course_outcomes.cli import MIGRATIONS_DIR
+from licheng.course_outcomes.settings import Settings
+from licheng.kit.events import ensure_streams
+from licheng.kit.migrations import upgrade_to_head_async
+from licheng.kit.testing.apps import running, service_settings
+from licheng.kit.testing.fixtures import DatabaseFactory, TestIssuer
+from licheng.kit.testing.infra import TestInfra
+
+
+@dataclass
+class CourseApi:
+    client: httpx.AsyncClient
+    app: FastAPI
+    issuer: TestIssuer
+    nats: NatsClient
+    school: str
+
+    def as_roles(self, *roles: str, person_id: uuid.UUID | None = None) -> dict[str, str]:
+        """Headers of someone holding `roles` in the school."""
+        groups = [f"/schools/{self.school}/{r}" for r in roles]
+        return self.issuer.headers(person_id=person_id, groups=groups)
+
+    async def announce_person(
+        self, *, kind: str, local_no: str, name: str, class_code: str | None = None
+    ) -> uuid.UUID:
+        """Publish identity's person.upserted, as identity would."""
+        person_id = uuid.uuid4()
+        envelope = EventEnvelope(
+            type=EventType.PERSON_UPSERTED,
+            school_code=self.school,
+            data={
+                "person_id": str(person_id),
+                "kind": kind,
+                "local_no": local_no,
+                "name": name,
+                "class_code": class_code,
+                "status": "在籍" if kind == "student" else None,
+            },
+        )
+        await self.nats.jetstream().publish(envelope.subject, envelope.model_dump_json().encode())
+        return person_id
+
+    async def eventually(self, check: Callable[[], Awaitable[bool]], what: str) -> None:
+        """Wait (up to 15 s) until `check` holds."""
+        deadline = time.monotonic() + 15
+        while not await check():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def course_api(
+    infra: TestInfra, make_database: DatabaseFactory, issuer: TestIssuer, nats_client: NatsClient
+) -> AsyncIterator[CourseApi]:
+    url = await make_database("course_outcomes")
+    await upgrade_to_head_async(migrations_dir=MIGRATIONS_DIR, database_url=url)
+    await ensure_streams(nats_client.jetstream(), "identity")
+    settings = service_settings(
+        Settings, infra=infra, database_url=url, jwks_url=issuer.jwks_url, issuer=issuer.issuer
+    )
+    app = create_app(settings)
+    async with running(app) as client:
+        yield CourseApi(
+            client=client,
+            app=app,
+            issuer=issuer,
+            nats=nats_client,
+            school=f"{random.randrange(10**6):06d}",
+        )

@@ -1,0 +1,97 @@
+"""The identity read model fills from real NATS events; 參數設定 through the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from licheng.course_outcomes.models import KnownPerson
+from licheng.course_outcomes.parameters.service import check_window
+from licheng.kit.errors import WindowClosed
+
+
+async def _count(api: Any, table: Any) -> int:
+    async with api.app.state.engine.connect() as connection:
+        count = sa.select(sa.func.count()).select_from(table)
+        return int((await connection.execute(count)).scalar_one())
+
+
+async def test_identity_events_fill_the_roster_once(course_api: Any) -> None:
+    api = course_api
+    await api.announce_person(kind="staff", local_no="T001", name="陳老師")
+    await api.announce_person(kind="student", local_no="110001", name="林同學", class_code="101")
+
+    async def two_people() -> bool:
+        return await _count(api, KnownPerson) == 2
+
+    await api.eventually(two_people, "both people in the read model")
+    async with api.app.state.session_factory() as session:
+        people = {p.local_no: p for p in (await session.exec(sa.select(KnownPerson))).scalars()}  # type: ignore[call-overload]
+    assert people["110001"].class_code == "101"
+    assert people["T001"].kind == "staff"
+
+
+async def test_parameters_defaults_update_and_versions(course_api: Any) -> None:
+    api = course_api
+    url = f"/api/course-outcomes/v1/schools/{api.school}/parameters/115/1"
+    submitter = api.as_roles("course_submitter")
+    fresh = await api.client.get(url, headers=api.as_roles("student"))
+    assert fresh.status_code == 200
+    body = fresh.json()
+    assert body["version"] == 0
+    assert body["selections_per_semester"] == 3
+    assert body["brief_max_chars"] == 100
+    assert body["file_limits"] == {
+        "pdf": 4 * 2**20,
+        "jpg": 4 * 2**20,
+        "png": 4 * 2**20,
+        "mp3": 10 * 2**20,
+        "mp4": 10 * 2**20,
+    }
+    assert body["upload_from"] is None
+    now = datetime.now(UTC)
+    update = {
+        "upload_from": now.isoformat(),
+        "upload_until": (now + timedelta(days=30)).isoformat(),
+        "certify_from": now.isoformat(),
+        "certify_until": (now + timedelta(days=40)).isoformat(),
+        "selections_per_semester": 3,
+        "uploads_per_semester": 9,
+        "file_limits": {"pdf": 4 * 2**20, "png": 2 * 2**20},
+    }
+    saved = await api.client.put(url, json=update, headers={**submitter, "if-match": "0"})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["version"] == 1
+    assert saved.json()["file_limits"] == {"pdf": 4 * 2**20, "png": 2 * 2**20}
+    stale = await api.client.put(url, json=update, headers={**submitter, "if-match": "0"})
+    assert stale.status_code == 409
+    teacher = await api.client.put(url, json=update, headers=api.as_roles("course_teacher"))
+    assert teacher.status_code == 403
+    performance = await api.client.put(
+        url, json=update, headers=api.as_roles("performance_submitter")
+    )
+    assert performance.status_code == 403
+    backwards = {**update, "upload_until": (now - timedelta(days=1)).isoformat()}
+    assert (await api.client.put(url, json=backwards, headers=submitter)).status_code == 422
+    too_big = {**update, "file_limits": {"mp4": 500 * 2**20}}
+    assert (await api.client.put(url, json=too_big, headers=submitter)).status_code == 422
+    admin = await api.client.put(url, json=update, headers=api.as_roles("admin"))
+    assert admin.status_code == 200
+    assert admin.json()["version"] == 2
+
+
+def test_window_check_names_the_window() -> None:
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    end = datetime(2027, 2, 14, tzinfo=UTC)
+    check_window(start, end, what="上傳", now=datetime(2026, 10, 1, tzinfo=UTC))
+    with pytest.raises(WindowClosed) as closed:
+        check_window(start, end, what="上傳", now=datetime(2027, 3, 1, tzinfo=UTC))
+    assert closed.value.status_code == 409
+    assert "上傳" in closed.value.message
+    assert "2027-02-14" in closed.value.message
+    with pytest.raises(WindowClosed) as unset:
+        check_window(None, None, what="認證")
+    assert "未設定" in unset.value.message
