@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from licheng.course_outcomes.courses.router import router as courses_router
+from licheng.course_outcomes.locks.events import lock_consumer
+from licheng.course_outcomes.outcomes.router import router as outcomes_router
 from licheng.course_outcomes.parameters.router import router as parameters_router
 from licheng.course_outcomes.roster.events import roster_consumer
 from licheng.course_outcomes.settings import Settings
@@ -18,9 +21,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             title="Licheng course outcomes: 修課紀錄, outcomes, certification, selection",
             settings=settings or Settings(),
             event_stream="course_outcomes",
-            # Identity's stream is ensured too, so our consumer can attach in any start order.
-            streams=("identity",),
-            routers=[parameters_router],
-            consumers=[roster_consumer()],
+            # The streams we consume are ensured too, so our consumers attach in any start order.
+            streams=("identity", "exports"),
+            routers=[parameters_router, courses_router, outcomes_router],
+            consumers=[roster_consumer(), lock_consumer()],
         )
     )
