@@ -400,3 +400,81 @@ async def test_course_import_validates_and_reimport_is_a_no_op(course_api: Any) 
         files={"file": ("c.csv", (HEADER + "\n".join(rows)).encode())},
     )
     assert teacher.status_code == 403
+
+
+async def test_status_counts_for_staff_homeroom_and_teachers(course_api: Any) -> None:
+    term = await _term(course_api)
+    extra = await term.api.announce_person(
+        kind="student", local_no="110003", name="張同學", class_code="102"
+    )
+    homeroom = EventEnvelope(
+        type=EventType.CLASS_UPSERTED,
+        school_code=term.api.school,
+        data={"class_code": "101", "grade": 1, "homeroom_person_id": str(term.teacher_a)},
+    )
+    await term.api.nats.jetstream().publish(homeroom.subject, homeroom.model_dump_json().encode())
+
+    async def ready() -> bool:
+        return await _known(term.api) == 5
+
+    await term.api.eventually(ready, "the third student")
+    first = await _new_outcome(term)
+    second = await _new_outcome(term, COURSE_Y)
+    await _submit(term, first["id"])
+    await _submit(term, second["id"])
+    await _decide(term, first["id"], {"certified": True})
+    await term.api.client.put(
+        f"{term.base}/me/selections",
+        headers=term.student(),
+        json={"academic_year": 115, "semester": 1, "outcome_ids": [first["id"]]},
+    )
+    url = f"{term.base}/status/students"
+    params: dict[str, Any] = {
+        "academic_year": 115,
+        "semester": 1,
+        "sort": "certified",
+        "order": "desc",
+    }
+    staff = await term.api.client.get(url, params=params, headers=term.submitter())
+    assert staff.status_code == 200, staff.text
+    body = staff.json()
+    assert body["total"] == 3
+    top = body["items"][0]
+    assert (
+        top["local_no"],
+        top["filled"],
+        top["submitted"],
+        top["certified"],
+        top["failed"],
+        top["selected"],
+    ) == ("110001", 2, 1, 1, 0, 1)
+    assert {i["local_no"] for i in body["items"][1:]} == {"110002", "110003"}
+
+    async def homeroom_known() -> bool:
+        mine = await term.api.client.get(
+            url,
+            params={"academic_year": 115, "semester": 1},
+            headers=term.api.as_roles("homeroom_teacher", person_id=term.teacher_a),
+        )
+        return mine.status_code == 200 and mine.json()["total"] == 2
+
+    await term.api.eventually(homeroom_known, "the homeroom class")
+    other_class = await term.api.client.get(
+        url,
+        params={"academic_year": 115, "semester": 1, "class_code": "102"},
+        headers=term.api.as_roles("homeroom_teacher", person_id=term.teacher_a),
+    )
+    assert other_class.json()["total"] == 0
+    assert extra
+    paged = await term.api.client.get(url, params={**params, "limit": 2}, headers=term.submitter())
+    assert paged.json()["next_cursor"]
+    student = await term.api.client.get(url, params=params, headers=term.student())
+    assert student.status_code == 403
+    teachers = await term.api.client.get(
+        f"{term.base}/status/teachers",
+        params={"academic_year": 115, "semester": 1},
+        headers=term.submitter(),
+    )
+    by_no = {t["local_no"]: t for t in teachers.json()}
+    assert (by_no["T001"]["pending"], by_no["T001"]["succeeded"]) == (0, 1)
+    assert (by_no["T002"]["pending"], by_no["T002"]["succeeded"]) == (1, 0)

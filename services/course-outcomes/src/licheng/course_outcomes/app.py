@@ -10,6 +10,7 @@ from licheng.course_outcomes.outcomes.router import router as outcomes_router
 from licheng.course_outcomes.parameters.router import router as parameters_router
 from licheng.course_outcomes.roster.events import roster_consumer
 from licheng.course_outcomes.settings import Settings
+from licheng.course_outcomes.status.router import router as status_router
 from licheng.kit.service import ServiceDefinition, create_service_app
 
 
@@ -23,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             event_stream="course_outcomes",
             # The streams we consume are ensured too, so our consumers attach in any start order.
             streams=("identity", "exports"),
-            routers=[parameters_router, courses_router, outcomes_router],
+            routers=[parameters_router, courses_router, outcomes_router, status_router],
             consumers=[roster_consumer(), lock_consumer()],
         )
     )
