@@ -271,6 +271,15 @@ async def test_windows_files_and_ownership_are_enforced(course_api: Any) -> None
     async with term.api.app.state.session_factory() as session:
         files = (await session.exec(select(OutcomeFile))).all()
     assert [f.filename for f in files] == ["報告.pdf"]  # the rejected uploads changed nothing
+    storage = term.api.app.state.storage
+    prefix = f"{term.api.school}/{term.student_1}/{oid}/"
+    stored = await asyncio.to_thread(
+        lambda: [
+            o.object_name
+            for o in storage.client.list_objects("licheng-uploads", prefix=prefix, recursive=True)
+        ]
+    )
+    assert stored == [files[0].object_key]  # and nothing of them reached S3
     theirs = await term.api.client.patch(
         f"{term.base}/outcomes/{oid}", json={"brief": "偷改"}, headers=term.student(2)
     )
@@ -311,6 +320,32 @@ async def test_reassigned_teacher_certifies(course_api: Any) -> None:
         headers=term.teacher("a"),
     )
     assert refused.status_code == 403
+
+
+async def test_section_reassignment_moves_undecided_outcomes(course_api: Any) -> None:
+    term = await _term(course_api)
+    waiting = await _new_outcome(term)
+    await _submit(term, waiting["id"])
+    done = await _new_outcome(term)
+    await _submit(term, done["id"])
+    assert (await _decide(term, done["id"], {"certified": True})).status_code == 200
+    sections = await term.api.client.get(
+        f"{term.base}/sections",
+        params={"academic_year": 115, "semester": 1},
+        headers=term.submitter(),
+    )
+    section = next(s for s in sections.json() if s["course_code"] == COURSE_X)
+    assert section["certifier_id"] == str(term.teacher_a)
+    moved = await term.api.client.put(
+        f"{term.base}/sections/{section['id']}/certifier",
+        json={"teacher_id": str(term.teacher_b)},
+        headers=term.submitter(),
+    )
+    assert moved.json() == {"outcomes_moved": 1}
+    queue = await term.api.client.get(f"{term.base}/certifications", headers=term.teacher("b"))
+    assert [o["id"] for o in queue.json()] == [waiting["id"]]
+    kept = await term.api.client.get(f"{term.base}/outcomes/{done['id']}", headers=term.student())
+    assert kept.json()["certifier_id"] == str(term.teacher_a)  # decided outcomes stay
 
 
 async def test_submission_request_locks_the_term_until_reopened(course_api: Any) -> None:
