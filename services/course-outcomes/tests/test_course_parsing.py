@@ -30,8 +30,8 @@ from licheng.course_outcomes.courses.parsing import (
     template_xlsx,
     validate_course_code,
 )
-from licheng.course_outcomes.courses.parsing.tables import MAX_ROWS
 from licheng.kit.errors import BadRequest, InvalidRows
+from licheng.kit.tabular import MAX_ROWS
 
 HEADER = [
     "學年度",

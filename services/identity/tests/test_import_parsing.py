@@ -32,8 +32,8 @@ from licheng.identity.imports import (
     template_columns,
     template_xlsx,
 )
-from licheng.identity.imports.tables import MAX_ROWS
 from licheng.kit.errors import BadRequest, InvalidRows
+from licheng.kit.tabular import MAX_ROWS
 
 TODAY = date(2026, 5, 1)
 HEADER = ["學號", "姓名", "班級", "座號", "身分證號", "出生日期", "在籍狀態"]

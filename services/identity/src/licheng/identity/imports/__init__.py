@@ -11,16 +11,14 @@ from licheng.identity.imports.model import (
     ClassRow,
     EnrolmentStatus,
     ImportKind,
-    ParseResult,
-    RowError,
     StaffRow,
     StudentRow,
 )
 from licheng.identity.imports.national_id import is_valid_national_id
 from licheng.identity.imports.staff import parse_staff
 from licheng.identity.imports.students import parse_students
-from licheng.identity.imports.tables import Table, TableRow, decode_csv, read_table
 from licheng.identity.imports.templates import template_columns, template_xlsx
+from licheng.kit.tabular import ParseResult, RowError, Table, TableRow, decode_csv, read_table
 
 __all__ = [
     "ClassRow",

@@ -4,34 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from licheng.identity.imports.columns import Column, FirstSeen, RowReader, Sheet
-from licheng.identity.imports.model import ClassRow, ParseResult
-from licheng.identity.imports.tables import Table
+from licheng.identity.imports.model import ClassRow
+from licheng.kit.tabular import Column, FirstSeen, ParseResult, Sheet, Table, read_grade
 
 CLASS_CODE = Column("班級代碼", max_length=32)
 GRADE = Column("年級")
 CLASS_NAME = Column("班級名稱", required=False)
 HOMEROOM = Column("導師", required=False, aliases=("導師編號", "導師教師編號"), max_length=32)
 CLASS_COLUMNS = (CLASS_CODE, GRADE, CLASS_NAME, HOMEROOM)
-
-GRADES: dict[str, int] = {
-    **{str(grade): grade for grade in (1, 2, 3)},
-    **{str(year): year - 9 for year in (10, 11, 12)},
-    **{numeral: grade for grade, numeral in enumerate("一二三", start=1)},
-    **{f"高{numeral}": grade for grade, numeral in enumerate("一二三", start=1)},
-}
-"""年級 as written: 1–3, 一/二/三 (also 高一…), or the 10–12 year count; all mean 1–3."""
-
-
-def _grade(reader: RowReader) -> int | None:
-    text = reader.text(GRADE, identifier=True)
-    if text is None:
-        return None
-    grade = GRADES.get(text.removesuffix("年級"))
-    if grade is None:
-        message = "年級必須是 1、2、3（也可寫 一、二、三 或 10、11、12）"
-        reader.error(GRADE, "grade_invalid", message)
-    return grade
 
 
 def parse_classes(table: Table, *, known_staff_nos: Set[str] | None) -> ParseResult[ClassRow]:
@@ -41,7 +21,7 @@ def parse_classes(table: Table, *, known_staff_nos: Set[str] | None) -> ParseRes
     rows: list[ClassRow] = []
     for reader in sheet.rows():
         class_code = reader.text(CLASS_CODE, identifier=True)
-        grade = _grade(reader)
+        grade = read_grade(reader, GRADE)
         name = reader.text(CLASS_NAME)
         homeroom = reader.text(HOMEROOM, identifier=True)
         if class_code is not None and (first := codes.earlier(class_code, reader.row)):

@@ -1,13 +1,14 @@
-"""The values an import produces: parsed rows, row errors and the result holding both."""
+"""The values an import produces: import kinds, enrolment statuses and the parsed rows.
+
+Row errors and the result holding rows and errors are `licheng.kit.tabular`'s `RowError` and
+`ParseResult`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Generic, TypeVar
-
-from licheng.kit.errors import InvalidRows
 
 
 class ImportKind(StrEnum):
@@ -25,21 +26,6 @@ class EnrolmentStatus(StrEnum):
     SUSPENDED = "休學"
     TRANSFERRED_OUT = "轉出"
     GRADUATED = "畢業"
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem in one cell (or a missing column, on row 1); never carries the cell's value."""
-
-    sheet: str
-    row: int
-    column: str
-    code: str
-    message: str
-
-    def as_detail(self) -> dict[str, str | int]:
-        """The `{sheet, row, column, code, message}` item of an `invalid_rows` error."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,24 +62,3 @@ class ClassRow:
     name: str | None
     homeroom_staff_no: str | None
     row: int
-
-
-RowT = TypeVar("RowT", StudentRow, StaffRow, ClassRow)
-
-
-@dataclass(frozen=True, slots=True)
-class ParseResult(Generic[RowT]):
-    """The rows without problems and every problem found, sorted by (row, column)."""
-
-    rows: list[RowT]
-    errors: list[RowError]
-
-    @property
-    def ok(self) -> bool:
-        """Whether the whole file is valid (an import writes all of it or nothing)."""
-        return not self.errors
-
-    def raise_for_errors(self) -> None:
-        """Raise `InvalidRows` (422 `invalid_rows`) listing every problem, if there is any."""
-        if self.errors:
-            raise InvalidRows(detail=[error.as_detail() for error in self.errors])

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from licheng.identity.imports.columns import EMAIL, Column, FirstSeen, Sheet
-from licheng.identity.imports.model import ParseResult, StaffRow
-from licheng.identity.imports.tables import Table
+from licheng.identity.imports.model import StaffRow
+from licheng.kit.tabular import EMAIL, Column, FirstSeen, ParseResult, Sheet, Table
 
 STAFF_NO = Column("教師編號", aliases=("教職員編號",), max_length=32)
 NAME = Column("姓名")

@@ -6,11 +6,10 @@ import re
 from collections.abc import Set
 from datetime import date
 
-from licheng.identity.imports.columns import EMAIL, Column, FirstSeen, RowReader, Sheet
 from licheng.identity.imports.dates import parse_date, plausible_birth_date, taipei_today
-from licheng.identity.imports.model import EnrolmentStatus, ParseResult, StudentRow
+from licheng.identity.imports.model import EnrolmentStatus, StudentRow
 from licheng.identity.imports.national_id import national_id_problem, normalise_national_id
-from licheng.identity.imports.tables import Table
+from licheng.kit.tabular import EMAIL, Column, FirstSeen, ParseResult, RowReader, Sheet, Table
 
 STUDENT_NO = Column("學號", max_length=32)
 NAME = Column("姓名")

@@ -1,28 +1,20 @@
-"""Downloadable xlsx templates: the header row to fill in, and a 說明 sheet with notes.
+"""Downloadable xlsx templates of the students, staff and classes files.
 
-The first sheet holds only the header, so a template uploaded unchanged imports nothing; the
-examples live on the 說明 sheet, which imports never read.
+Each is laid out by `licheng.kit.tabular.template_workbook`: a sheet with only the header row
+(so a template uploaded unchanged imports nothing), and a 說明 sheet with notes and examples,
+which imports never read.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from licheng.identity.imports.classes import CLASS_COLUMNS
-from licheng.identity.imports.columns import Column
 from licheng.identity.imports.model import EnrolmentStatus, ImportKind
 from licheng.identity.imports.staff import STAFF_COLUMNS
 from licheng.identity.imports.students import STUDENT_COLUMNS
+from licheng.kit.tabular import Column, Note, template_workbook
 
-_TEXT_FORMAT = "@"  # keeps leading zeros of 學號 and codes typed into the template
-_LAST_ROW = 5000  # how far down the drop-down lists reach
-_USAGE = "請在第一個工作表填入資料；第 1 列為欄位名稱，欄位順序可調整，多餘的欄位會略過。"
 _EMAIL_NOTE = ("否", "學校配發的電子郵件，可留空", "student@example.edu.tw")
 
 
@@ -30,7 +22,7 @@ _EMAIL_NOTE = ("否", "學校配發的電子郵件，可留空", "student@exampl
 class _Spec:
     title: str
     columns: tuple[Column, ...]
-    notes: dict[str, tuple[str, str, str]]  # column name → (必填, 說明, 範例)
+    notes: dict[str, Note]  # column name → (必填, 說明, 範例)
     text_columns: frozenset[str]
     choices: dict[str, tuple[str, ...]]
 
@@ -86,40 +78,4 @@ def template_columns(kind: ImportKind) -> tuple[str, ...]:
 def template_xlsx(kind: ImportKind) -> bytes:
     """An xlsx template for `kind`: a sheet with the header row, and a 說明 sheet with notes."""
     spec = _SPECS[kind]
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = spec.title
-    bold = Font(bold=True)
-    for index, column in enumerate(spec.columns, start=1):
-        cell = sheet.cell(row=1, column=index, value=column.name)
-        cell.font = bold
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = 16
-        if column.name in spec.text_columns:
-            sheet.column_dimensions[letter].number_format = _TEXT_FORMAT
-        if choices := spec.choices.get(column.name):
-            validation = DataValidation(
-                type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True
-            )
-            validation.add(f"{letter}2:{letter}{_LAST_ROW}")
-            sheet.add_data_validation(validation)
-    sheet.freeze_panes = "A2"
-
-    notes = workbook.create_sheet("說明")
-    notes.append(["欄位", "必填", "說明", "範例（僅供參考，請勿匯入）"])
-    for cell in notes[1]:
-        cell.font = bold
-    for column in spec.columns:
-        notes.append([column.name, *spec.notes[column.name]])
-    notes.append([])
-    notes.append([_USAGE])
-    for letter, width in zip("ABCD", (14, 8, 60, 28), strict=True):
-        notes.column_dimensions[letter].width = width
-    for row in notes.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return template_workbook(spec.title, spec.columns, spec.notes, spec.text_columns, spec.choices)

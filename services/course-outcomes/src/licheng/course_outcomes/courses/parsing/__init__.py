@@ -26,14 +26,8 @@ from licheng.course_outcomes.courses.parsing.records import (
     read_course_table,
     sections_of,
 )
-from licheng.course_outcomes.courses.parsing.tables import (
-    ParseResult,
-    RowError,
-    Table,
-    TableRow,
-    read_table,
-)
 from licheng.course_outcomes.courses.parsing.template import template_columns, template_xlsx
+from licheng.kit.tabular import ParseResult, RowError, Table, TableRow, read_table
 
 __all__ = [
     "DOMAIN_NAMES",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from licheng.course_outcomes.courses.parsing.tables import clean_text
+from licheng.kit.tabular import clean_text
 
 COURSE_CODE_LENGTH = 23
 DOMAIN_SLICE = slice(19, 21)

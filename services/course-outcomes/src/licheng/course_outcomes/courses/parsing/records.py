@@ -25,13 +25,14 @@ from licheng.course_outcomes.courses.parsing.model import (
     EnrolmentKind,
     SectionKey,
 )
-from licheng.course_outcomes.courses.parsing.tables import (
+from licheng.kit.tabular import (
     Column,
     FirstSeen,
     ParseResult,
     RowReader,
     Sheet,
     Table,
+    read_grade,
     read_table,
 )
 
@@ -67,14 +68,6 @@ MAX_COURSE_ROWS = 100_000
 
 MIN_ACADEMIC_YEAR, MAX_ACADEMIC_YEAR = 100, 200
 MAX_CREDITS = 30
-
-GRADES: dict[str, int] = {
-    **{str(grade): grade for grade in (1, 2, 3)},
-    **{str(year): year - 9 for year in (10, 11, 12)},
-    **{numeral: grade for grade, numeral in enumerate("一二三", start=1)},
-    **{f"高{numeral}": grade for grade, numeral in enumerate("一二三", start=1)},
-}
-"""年級 as written: 1–3, 一/二/三 (also 高一…), or the 10–12 year count; all mean 1–3."""
 
 SEMESTERS: dict[str, int] = {"1": 1, "2": 2, "一": 1, "二": 2, "上": 1, "下": 2}
 """學期 as written (after an optional 第… and 學期): 1/2, 一/二, 上/下."""
@@ -143,17 +136,6 @@ def _credits(reader: RowReader) -> int | None:
         reader.error(CREDITS, "credits_invalid", f"學分必須是 0 到 {MAX_CREDITS} 之間的整數")
         return None
     return int(text)
-
-
-def _grade(reader: RowReader) -> int | None:
-    text = reader.text(GRADE, identifier=True)
-    if text is None:
-        return None
-    grade = GRADES.get(text.removesuffix("年級"))
-    if grade is None:
-        message = "開課年級必須是 1、2、3（也可寫 一、二、三 或 10、11、12）"
-        reader.error(GRADE, "grade_invalid", message)
-    return grade
 
 
 def _kind(reader: RowReader) -> EnrolmentKind | None:
@@ -240,7 +222,7 @@ def parse_course_records(
         course_code = _course_code(reader)
         subject_name = reader.text(SUBJECT_NAME)
         credits = _credits(reader)
-        grade = _grade(reader)
+        grade = read_grade(reader, GRADE)
         teacher_no = reader.text(TEACHER, identifier=True)
         kind = _kind(reader)
         original_year, original_semester = _original_term(reader, kind, (year, semester))

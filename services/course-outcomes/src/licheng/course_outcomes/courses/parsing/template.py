@@ -1,29 +1,21 @@
 """The downloadable 修課紀錄 xlsx template: the header row to fill in, and a 說明 sheet with notes.
 
-The first sheet holds only the header, so a template uploaded unchanged imports nothing; the
-examples live on the 說明 sheet, which imports never read. (Laid out as identity's templates.)
+Laid out by `licheng.kit.tabular.template_workbook`: the first sheet holds only the header, so a
+template uploaded unchanged imports nothing; the examples live on the 說明 sheet, which imports
+never read.
 """
 
 from __future__ import annotations
 
-import io
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from licheng.course_outcomes.courses.parsing.model import RETAKE_METHODS, EnrolmentKind
 from licheng.course_outcomes.courses.parsing.records import COURSE_COLUMNS
+from licheng.kit.tabular import TEMPLATE_USAGE, Note, template_workbook
 
 TITLE = "修課紀錄"
-_TEXT_FORMAT = "@"  # keeps leading zeros of 學號, 教師編號 and codes typed into the template
-_LAST_ROW = 5000  # how far down the drop-down lists reach
-_USAGE = (
-    "請在第一個工作表填入資料；第 1 列為欄位名稱，欄位順序可調整，多餘的欄位會略過。"
+_USAGE = TEMPLATE_USAGE + (
     "只有學期課程的檔案可省略「原修課學年度」「原修課學期」「重修方式」三欄。"
 )
-_NOTES: dict[str, tuple[str, str, str]] = {  # column name → (必填, 說明, 範例)
+_NOTES: dict[str, Note] = {  # column name → (必填, 說明, 範例)
     "學年度": ("是", "民國學年度，一次匯入一個學期", "114"),
     "學期": ("是", "1 或 2", "1"),
     "學號": ("是", "校內學號，以文字輸入以保留開頭的 0，須先匯入學生資料", "0110001"),
@@ -62,40 +54,14 @@ def template_columns() -> tuple[str, ...]:
 
 def template_xlsx() -> bytes:
     """An xlsx template: a 修課紀錄 sheet with the header row, and a 說明 sheet with notes."""
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = TITLE
-    bold = Font(bold=True)
-    for index, column in enumerate(COURSE_COLUMNS, start=1):
-        cell = sheet.cell(row=1, column=index, value=column.name)
-        cell.font = bold
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = 26 if column.name == "課程代碼" else 14
-        if column.name in _TEXT_COLUMNS:
-            sheet.column_dimensions[letter].number_format = _TEXT_FORMAT
-        if choices := _CHOICES.get(column.name):
-            validation = DataValidation(
-                type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True
-            )
-            validation.add(f"{letter}2:{letter}{_LAST_ROW}")
-            sheet.add_data_validation(validation)
-    sheet.freeze_panes = "A2"
-
-    notes = workbook.create_sheet("說明")
-    notes.append(["欄位", "必填", "說明", "範例（僅供參考，請勿匯入）"])
-    for cell in notes[1]:
-        cell.font = bold
-    for column in COURSE_COLUMNS:
-        notes.append([column.name, *_NOTES[column.name]])
-    notes.append([])
-    notes.append([_USAGE])
-    for letter, width in zip("ABCD", (14, 12, 60, 28), strict=True):
-        notes.column_dimensions[letter].width = width
-    for row in notes.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return template_workbook(
+        TITLE,
+        COURSE_COLUMNS,
+        _NOTES,
+        _TEXT_COLUMNS,
+        _CHOICES,
+        usage=_USAGE,
+        column_width=14,
+        column_widths={"課程代碼": 26},
+        required_width=12,
+    )

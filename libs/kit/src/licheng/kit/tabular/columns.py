@@ -1,4 +1,4 @@
-"""What the three row parsers share: finding columns by header, reading cells, collecting errors.
+"""Finding a table's columns by header, reading its cells row by row, and collecting errors.
 
 Error messages name the column and say what is wrong; they never repeat the cell's value, since
 errors are shown to people and may be logged, and some cells are personal identifiers.
@@ -12,8 +12,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from licheng.identity.imports.model import ParseResult, RowError, RowT
-from licheng.identity.imports.tables import Cell, Table, TableRow, clean_text
+from licheng.kit.tabular.results import ParseResult, RowError, RowT
+from licheng.kit.tabular.tables import Cell, Table, TableRow, clean_text
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _MAX_EMAIL = 254
@@ -46,6 +46,7 @@ class Column:
 EMAIL = Column(
     "email", required=False, aliases=("電子郵件", "e-mail", "電子信箱"), max_length=_MAX_EMAIL
 )
+"""An optional e-mail address column, as `RowReader.email` reads by default."""
 
 
 class Sheet:

@@ -18,7 +18,7 @@ Cell = str | date | None
 """A normalised cell: stripped text (numbers as their digits), a date from a date cell, or None."""
 
 MAX_ROWS = 20_000
-"""More data rows than any one school's import holds; bigger files are refused, not read."""
+"""More data rows than any one school's roster import holds; bigger files are refused, not read."""
 
 _XLSX_SUFFIXES = (".xlsx", ".xlsm")
 _CSV_SUFFIXES = (".csv", ".txt")
@@ -96,7 +96,7 @@ def decode_csv(data: bytes) -> str:
     raise _unreadable("無法辨識檔案的文字編碼，請存成 UTF-8 或 Big5 編碼的 CSV 檔")
 
 
-def _build(sheet: str, raw_rows: Iterable[Iterable[object]]) -> Table:
+def _build(sheet: str, raw_rows: Iterable[Iterable[object]], max_rows: int) -> Table:
     """Normalise rows, keep the header's width, drop empty rows, refuse oversized files."""
     iterator: Iterator[Iterable[object]] = iter(raw_rows)
     first = next(iterator, None)
@@ -110,13 +110,13 @@ def _build(sheet: str, raw_rows: Iterable[Iterable[object]]) -> Table:
         cells = tuple(normalise_cell(value) for value, _ in zip(raw, range(width), strict=False))
         if not any(cell is not None for cell in cells):
             continue
-        if len(rows) >= MAX_ROWS:
-            raise BadRequest(f"檔案超過 {MAX_ROWS} 列資料，請分批匯入", code="too_many_rows")
+        if len(rows) >= max_rows:
+            raise BadRequest(f"檔案超過 {max_rows} 列資料，請分批匯入", code="too_many_rows")
         rows.append(TableRow(number, cells + (None,) * (width - len(cells))))
     return Table(sheet=sheet, header=header, rows=tuple(rows))
 
 
-def _read_xlsx(data: bytes) -> Table:
+def _read_xlsx(data: bytes, max_rows: int) -> Table:
     if not data.startswith(_ZIP_MAGIC):
         raise _unreadable("檔案不是有效的 Excel（.xlsx）活頁簿，可能已損毀")
     with warnings.catch_warnings():
@@ -133,7 +133,7 @@ def _read_xlsx(data: bytes) -> Table:
             # Exporters often write a wrong <dimension>; read every cell that is there instead.
             sheet.reset_dimensions()
             title = str(sheet.title)
-            return _build(title, sheet.iter_rows(min_row=1, values_only=True))
+            return _build(title, sheet.iter_rows(min_row=1, values_only=True), max_rows)
         except BadRequest:
             raise
         except Exception as exc:
@@ -142,7 +142,7 @@ def _read_xlsx(data: bytes) -> Table:
             workbook.close()
 
 
-def _read_csv(data: bytes, sheet: str) -> Table:
+def _read_csv(data: bytes, sheet: str, max_rows: int) -> Table:
     text = decode_csv(data)
     if "\x00" in text:
         raise _unreadable("檔案不是文字格式的 CSV 檔")
@@ -150,21 +150,24 @@ def _read_csv(data: bytes, sheet: str) -> Table:
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return _build(sheet, reader)
+        return _build(sheet, reader, max_rows)
     except csv.Error as exc:
         raise _unreadable("CSV 檔格式不正確，無法讀取") from exc
 
 
-def read_table(data: bytes, filename: str) -> Table:
-    """Read the first sheet of an xlsx file, or a CSV file, chosen by the file name's extension."""
+def read_table(data: bytes, filename: str, *, max_rows: int = MAX_ROWS) -> Table:
+    """Read the first sheet of an xlsx file, or a CSV file, chosen by the file name's extension.
+
+    Files with more than `max_rows` non-empty data rows are refused (400 `too_many_rows`).
+    """
     if not data:
         raise _unreadable("檔案是空的")
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     suffix = "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
     if suffix in _XLSX_SUFFIXES:
-        return _read_xlsx(data)
+        return _read_xlsx(data, max_rows)
     if suffix in _CSV_SUFFIXES:
-        return _read_csv(data, base)
+        return _read_csv(data, base, max_rows)
     if suffix == ".xls":
         raise _unreadable("不支援舊版 Excel（.xls）檔案，請另存為 .xlsx 或 CSV 後再匯入")
     raise _unreadable("不支援此檔案類型，請上傳 Excel（.xlsx）或 CSV 檔")

@@ -1,0 +1,56 @@
+"""Reading uploaded spreadsheets (xlsx or CSV) into rows, and writing import templates.
+
+Pure and synchronous: bytes in (`read_table`), a `Table` of normalised cells out. A service
+declares its `Column`s, walks the rows of a `Sheet` with a `RowReader` each, and returns
+`Sheet.result(rows)`: a `ParseResult` of its own row type with every `RowError` found, sorted by
+(row, column). `ParseResult.raise_for_errors()` raises 422 `invalid_rows` listing them all.
+
+- `tables`: `read_table`, `Table`, `TableRow`, `Cell`, `MAX_ROWS`, `decode_csv`, `clean_text`,
+  `normalise_cell`, `header_name`;
+- `columns`: `Column`, `Sheet`, `RowReader`, `FirstSeen`, `header_key`, the optional `EMAIL`;
+- `results`: `RowError`, `ParseResult`;
+- `grades`: `GRADES`, `parse_grade`, `read_grade` (年級 1–3 as schools write it);
+- `templates`: `template_workbook`, `TEMPLATE_USAGE`.
+"""
+
+from licheng.kit.tabular.columns import EMAIL, Column, FirstSeen, RowReader, Sheet, header_key
+from licheng.kit.tabular.grades import GRADES, parse_grade, read_grade
+from licheng.kit.tabular.results import ParseResult, RowError
+from licheng.kit.tabular.tables import (
+    MAX_ROWS,
+    Cell,
+    Table,
+    TableRow,
+    clean_text,
+    decode_csv,
+    header_name,
+    normalise_cell,
+    read_table,
+)
+from licheng.kit.tabular.templates import TEMPLATE_USAGE, Note, template_workbook
+
+__all__ = [
+    "EMAIL",
+    "GRADES",
+    "MAX_ROWS",
+    "TEMPLATE_USAGE",
+    "Cell",
+    "Column",
+    "FirstSeen",
+    "Note",
+    "ParseResult",
+    "RowError",
+    "RowReader",
+    "Sheet",
+    "Table",
+    "TableRow",
+    "clean_text",
+    "decode_csv",
+    "header_key",
+    "header_name",
+    "normalise_cell",
+    "parse_grade",
+    "read_grade",
+    "read_table",
+    "template_workbook",
+]
