@@ -202,6 +202,20 @@ async def term_lock(
     return await session.get(TermLock, (school_code, academic_year, semester))
 
 
-async def get_outcome_any(session: AsyncSession, outcome_id: uuid.UUID) -> Outcome | None:
-    """An outcome by id, after the caller checked its school."""
-    return await session.get(Outcome, outcome_id)
+async def outcomes_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> list[Outcome]:
+    """Outcomes by id, after the caller checked their school."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    return list((await session.exec(select(Outcome).where(col(Outcome.id).in_(wanted)))).all())
+
+
+async def sections_by_ids(
+    session: AsyncSession, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, CourseSection]:
+    """Sections by id."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    stmt = select(CourseSection).where(col(CourseSection.id).in_(wanted))
+    return {s.id: s for s in (await session.exec(stmt)).all()}

@@ -10,9 +10,9 @@ from fastapi import APIRouter, File, Header, Query, Request, UploadFile, status
 from pydantic import BaseModel
 
 from licheng.contracts.permissions import Capability, Scope
-from licheng.course_outcomes.access import require_course_staff
+from licheng.course_outcomes.access import COURSE_STAFF_SCOPES, require_course_staff
 from licheng.course_outcomes.locks import service as locks
-from licheng.course_outcomes.models import FileSlot, OutcomeStatus
+from licheng.course_outcomes.models import FileSlot, Outcome, OutcomeStatus
 from licheng.course_outcomes.outcomes import reassign, repository, selection, service
 from licheng.course_outcomes.outcomes.schemas import (
     Decision,
@@ -47,14 +47,15 @@ def _version(if_match: str | None) -> int | None:
 
 
 async def _public(session: SessionDep, outcome_ids: list[uuid.UUID]) -> list[OutcomePublic]:
+    outcomes = await repository.outcomes_by_ids(session, outcome_ids)
     files = await repository.files_of(session, outcome_ids)
-    result = []
-    for outcome_id in outcome_ids:
-        outcome = await repository.get_outcome_any(session, outcome_id)
-        if outcome is not None:
-            section = await repository.get_section(session, outcome.section_id)
-            result.append(OutcomePublic.of(outcome, files[outcome_id], section))
-    return result
+    sections = await repository.sections_by_ids(session, {o.section_id for o in outcomes})
+    by_id = {o.id: o for o in outcomes}
+    return [
+        OutcomePublic.of(by_id[i], files[i], sections.get(by_id[i].section_id))
+        for i in outcome_ids
+        if i in by_id
+    ]
 
 
 class CoursePublic(BaseModel):
@@ -135,13 +136,7 @@ async def read_outcome(
     grant: Grant = require(Capability.PORTFOLIO_READ),
 ) -> OutcomePublic:
     """The student's own, or any for course staff (teachers read via the certification queue)."""
-    outcome = await repository.get_outcome(session, school_code, outcome_id)
-    if outcome is None:
-        raise NotFound("找不到此課程學習成果", code="outcome_not_found")
-    own = Scope.OWN in grant.scopes and outcome.student_id == grant.principal.person_id
-    staff = bool(grant.scopes & {Scope.ALL, Scope.COURSE_OUTCOMES})
-    if not (own or staff):
-        raise NotFound("找不到此課程學習成果", code="outcome_not_found")
+    outcome = _may_read(grant, await repository.get_outcome(session, school_code, outcome_id))
     return (await _public(session, [outcome.id]))[0]
 
 
@@ -236,9 +231,7 @@ async def file_link(
     grant: Grant = require(Capability.PORTFOLIO_READ),
 ) -> DownloadLink:
     """A five-minute download link for the student, their certifier or course staff."""
-    outcome = await repository.get_outcome(session, school_code, outcome_id)
-    await _may_read_files(grant, outcome)
-    assert outcome is not None
+    outcome = _may_read(grant, await repository.get_outcome(session, school_code, outcome_id))
     stored = await repository.file_in_slot(session, outcome.id, slot)
     if stored is None:
         raise NotFound("此成果沒有這個檔案", code="file_not_found")
@@ -248,17 +241,13 @@ async def file_link(
     return DownloadLink(url=url, expires_in=300)
 
 
-async def _may_read_files(grant: Grant, outcome: object) -> None:
-    from licheng.course_outcomes.models import Outcome
-
-    if not isinstance(outcome, Outcome):
-        raise NotFound("找不到此課程學習成果", code="outcome_not_found")
-    me = grant.principal.person_id
-    allowed = (Scope.OWN in grant.scopes and outcome.student_id == me) or bool(
-        grant.scopes & {Scope.ALL, Scope.COURSE_OUTCOMES}
-    )
-    if not allowed:
-        raise NotFound("找不到此課程學習成果", code="outcome_not_found")
+def _may_read(grant: Grant, outcome: Outcome | None) -> Outcome:
+    """The outcome if the caller is its student or course staff; 404 otherwise, never data."""
+    if outcome is not None:
+        own = Scope.OWN in grant.scopes and outcome.student_id == grant.principal.person_id
+        if own or grant.scopes & COURSE_STAFF_SCOPES:
+            return outcome
+    raise NotFound("找不到此課程學習成果", code="outcome_not_found")
 
 
 @router.post("/outcomes/{outcome_id}/submission", response_model=OutcomePublic, summary="送審")
@@ -316,7 +305,7 @@ async def certifier_file_link(
     return DownloadLink(url=url, expires_in=300)
 
 
-async def _for_teacher(session: SessionDep, school_code: str, outcome_id: uuid.UUID):  # type: ignore[no-untyped-def]
+async def _for_teacher(session: SessionDep, school_code: str, outcome_id: uuid.UUID) -> Outcome:
     outcome = await repository.get_outcome(session, school_code, outcome_id)
     if outcome is None:
         raise NotFound("找不到此課程學習成果", code="outcome_not_found")
