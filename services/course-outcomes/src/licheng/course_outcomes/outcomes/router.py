@@ -219,6 +219,18 @@ class DownloadLink(BaseModel):
     expires_in: int
 
 
+async def _download_link(
+    request: Request, session: SessionDep, outcome: Outcome, slot: FileSlot
+) -> DownloadLink:
+    stored = await repository.file_in_slot(session, outcome.id, slot)
+    if stored is None:
+        raise NotFound("此成果沒有這個檔案", code="file_not_found")
+    settings: ServiceSettings = request.app.state.settings
+    storage: ObjectStorage = request.app.state.storage
+    url = await storage.presigned_get(bucket=settings.uploads_bucket, key=stored.object_key)
+    return DownloadLink(url=url, expires_in=300)
+
+
 @router.get(
     "/outcomes/{outcome_id}/files/{slot}", response_model=DownloadLink, summary="成果檔案下載連結"
 )
@@ -232,13 +244,7 @@ async def file_link(
 ) -> DownloadLink:
     """A five-minute download link for the student, their certifier or course staff."""
     outcome = _may_read(grant, await repository.get_outcome(session, school_code, outcome_id))
-    stored = await repository.file_in_slot(session, outcome.id, slot)
-    if stored is None:
-        raise NotFound("此成果沒有這個檔案", code="file_not_found")
-    settings: ServiceSettings = request.app.state.settings
-    storage: ObjectStorage = request.app.state.storage
-    url = await storage.presigned_get(bucket=settings.uploads_bucket, key=stored.object_key)
-    return DownloadLink(url=url, expires_in=300)
+    return await _download_link(request, session, outcome, slot)
 
 
 def _may_read(grant: Grant, outcome: Outcome | None) -> Outcome:
@@ -296,13 +302,7 @@ async def certifier_file_link(
     outcome = await repository.get_outcome(session, school_code, outcome_id)
     if outcome is None or outcome.certifier_id != grant.principal.person_id:
         raise NotFound("找不到此課程學習成果", code="outcome_not_found")
-    stored = await repository.file_in_slot(session, outcome.id, slot)
-    if stored is None:
-        raise NotFound("此成果沒有這個檔案", code="file_not_found")
-    settings: ServiceSettings = request.app.state.settings
-    storage: ObjectStorage = request.app.state.storage
-    url = await storage.presigned_get(bucket=settings.uploads_bucket, key=stored.object_key)
-    return DownloadLink(url=url, expires_in=300)
+    return await _download_link(request, session, outcome, slot)
 
 
 async def _for_teacher(session: SessionDep, school_code: str, outcome_id: uuid.UUID) -> Outcome:
