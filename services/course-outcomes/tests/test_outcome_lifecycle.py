@@ -513,3 +513,63 @@ async def test_status_counts_for_staff_homeroom_and_teachers(course_api: Any) ->
     by_no = {t["local_no"]: t for t in teachers.json()}
     assert (by_no["T001"]["pending"], by_no["T001"]["succeeded"]) == (0, 1)
     assert (by_no["T002"]["pending"], by_no["T002"]["succeeded"]) == (1, 0)
+
+
+async def _count_outcomes(term: Term) -> int:
+    from licheng.course_outcomes.models import Outcome
+
+    async with term.api.app.state.session_factory() as session:
+        return len((await session.exec(select(Outcome))).all())
+
+
+async def test_idempotency_key_makes_retries_harmless(course_api: Any) -> None:
+    term = await _term(course_api)
+    enrolment = (await _courses(term))[COURSE_X]
+    body = {"enrolment_id": enrolment, "outcome_type": "其他", "brief": "重送也只有一筆"}
+    key = {"idempotency-key": f"create-{uuid.uuid4()}"}
+    first = await term.api.client.post(
+        f"{term.base}/outcomes", json=body, headers={**term.student(), **key}
+    )
+    again = await term.api.client.post(
+        f"{term.base}/outcomes", json=body, headers={**term.student(), **key}
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replay"] == "true"
+    assert await _count_outcomes(term) == 1
+
+    together = await asyncio.gather(*(
+        term.api.client.post(f"{term.base}/outcomes", json=body,
+                             headers={**term.student(), "idempotency-key": "race"})
+        for _ in range(3)))  # fmt: skip
+    assert {r.status_code for r in together} <= {201, 409}
+    assert await _count_outcomes(term) == 2  # the race made exactly one more
+
+    other = (await _courses(term, 2))[COURSE_X]
+    theirs = await term.api.client.post(
+        f"{term.base}/outcomes",
+        json={**body, "enrolment_id": other},
+        headers={**term.student(2), **key},
+    )
+    assert theirs.status_code == 201
+    assert theirs.json()["id"] != first.json()["id"]  # the key is per caller
+
+    oid = first.json()["id"]
+    await term.api.client.put(
+        f"{term.base}/outcomes/{oid}/files/document",
+        files={"file": ("a.pdf", PDF)},
+        headers=term.student(),
+    )
+    submit_key = {**term.student(), "idempotency-key": "submit-1"}
+    submitted = await term.api.client.post(
+        f"{term.base}/outcomes/{oid}/submission", headers=submit_key
+    )
+    retried = await term.api.client.post(
+        f"{term.base}/outcomes/{oid}/submission", headers=submit_key
+    )
+    assert (submitted.status_code, retried.status_code) == (200, 200)
+    bad = await term.api.client.post(
+        f"{term.base}/outcomes", json=body, headers={**term.student(), "idempotency-key": "k" * 201}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "idempotency_key_invalid"

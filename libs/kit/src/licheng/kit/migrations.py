@@ -129,3 +129,19 @@ def drop_kit_tables_v1() -> None:
     op.drop_table("audit_log")
     op.drop_table("inbox_message")
     op.drop_table("outbox_message")
+
+
+def create_idempotency_table_v1() -> None:
+    """Create the table that keeps answers to writes sent with an Idempotency-Key."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "idempotency_record",
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key_hash", name=op.f("pk_idempotency_record")),
+    )

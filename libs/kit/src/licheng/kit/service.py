@@ -23,6 +23,7 @@ from licheng.kit.db import create_engine, create_session_factory
 from licheng.kit.errors import install_error_handlers
 from licheng.kit.events import connect_nats, ensure_streams
 from licheng.kit.health import ReadinessCheck, health_router
+from licheng.kit.idempotency import IdempotencyMiddleware
 from licheng.kit.inbox import ConsumerRunner, ConsumerSpec
 from licheng.kit.logging import RequestContextMiddleware, configure_logging
 from licheng.kit.metrics import metrics_router
@@ -46,6 +47,7 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     consumers: Sequence[ConsumerSpec] = ()
     streams: Sequence[str] = ()  # further streams this service needs to exist
+    idempotency: bool = False  # keep and replay answers to writes with an Idempotency-Key
     version: str = "0.1.0"
     description: str = ""
     on_startup: Sequence[StartupHook] = field(default_factory=tuple)
@@ -189,7 +191,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     )
     app.state.definition = definition
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, service=definition.name)
+    if definition.idempotency:
+        app.add_middleware(IdempotencyMiddleware, state=app.state)
+    app.add_middleware(RequestContextMiddleware, service=definition.name)  # outermost
     app.include_router(health_router(definition.name, lambda: _readiness_checks(app)))
     app.include_router(metrics_router())
     for router in definition.routers:

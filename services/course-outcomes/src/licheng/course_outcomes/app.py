@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="course_outcomes",
             title="Licheng course outcomes: 修課紀錄, outcomes, certification, selection",
             settings=settings or Settings(),
+            idempotency=True,
             event_stream="course_outcomes",
             # The streams we consume are ensured too, so our consumers attach in any start order.
             streams=("identity", "exports"),

@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="identity",
             title="Licheng identity: schools, people, classes, role grants, announcements",
             settings=settings,
+            idempotency=True,
             event_stream="identity",
             routers=routers,
             consumers=consumers,

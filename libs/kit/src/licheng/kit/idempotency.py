@@ -1,0 +1,160 @@
+"""`Idempotency-Key`: a retried write returns the first answer instead of doing the work twice.
+
+A client that may retry (uploads, 送審, imports, creating an outcome) sends a key of its own.
+The first request with that key, from the same caller to the same method and path, runs and
+its answer is kept; a repeat gets that answer back, marked `Idempotent-Replay: true`. A repeat
+arriving while the first is still running gets 409 rather than running alongside it. Answers
+of 5xx are not kept, so a retry after a server failure runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from licheng.kit.auth import TokenVerifier
+from licheng.kit.db import SessionFactory
+from licheng.kit.errors import AppError, Conflict, Unauthorized
+from licheng.kit.timeutil import tz_datetime_column, utcnow
+
+log = structlog.get_logger("licheng.idempotency")
+HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 200
+MAX_STORED_BODY = 1024 * 1024
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PENDING = 0
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The kept answer to one (caller, method, path, key)."""
+
+    __tablename__ = "idempotency_record"
+
+    key_hash: str = Field(primary_key=True, max_length=64)
+    status_code: int = PENDING
+    headers: str = Field(default="[]", sa_column=sa.Column(sa.Text(), nullable=False))
+    body: bytes = Field(default=b"", sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _send_error(send: Send, error: AppError) -> None:
+    body = json.dumps(error.body(), ensure_ascii=False).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.encode(), v.encode()) for k, v in (error.headers or {}).items()]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class IdempotencyMiddleware:
+    """Keeps and replays answers to writes that carry an `Idempotency-Key`."""
+
+    def __init__(self, app: ASGIApp, *, state: object) -> None:
+        self.app = app
+        self.state = state  # the app's state, filled by the lifespan
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client_key = _header(scope, HEADER) if scope["type"] == "http" else None
+        if client_key is None or scope.get("method") not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            key_hash = await self._key_hash(scope, client_key)
+        except AppError as error:
+            await _send_error(send, error)
+            return
+        factory: SessionFactory = self.state.session_factory  # type: ignore[attr-defined]
+        async with factory() as session:
+            kept = await session.get(IdempotencyRecord, key_hash)
+            if kept is None:
+                session.add(IdempotencyRecord(key_hash=key_hash))
+                try:
+                    await session.commit()
+                except IntegrityError:
+                    kept = IdempotencyRecord(key_hash=key_hash)  # another copy just started
+        if kept is not None:
+            await self._replay(kept, send)
+            return
+        await self._run_and_keep(scope, receive, send, key_hash, factory)
+
+    async def _key_hash(self, scope: Scope, client_key: str) -> str:
+        if not 0 < len(client_key) <= MAX_KEY_LENGTH:
+            raise AppError(
+                "Idempotency-Key 長度必須介於 1 到 200 字元", code="idempotency_key_invalid"
+            )
+        authorization = _header(scope, b"authorization") or ""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized()
+        verifier: TokenVerifier = self.state.token_verifier  # type: ignore[attr-defined]
+        claims = await verifier.verify(token.strip())  # never replay to an unverified caller
+        caller = str(claims.get("pid") or claims["sub"])  # the person, however they signed in
+        material = "\n".join([caller, scope["method"], scope["path"], client_key])
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    async def _replay(self, kept: IdempotencyRecord, send: Send) -> None:
+        if kept.status_code == PENDING:
+            await _send_error(
+                send, Conflict("相同的請求仍在處理中，請稍後再試", code="request_in_progress")
+            )
+            return
+        headers = [(k.encode(), v.encode()) for k, v in json.loads(kept.headers)]
+        headers.append((b"idempotent-replay", b"true"))
+        await send({"type": "http.response.start", "status": kept.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": kept.body})
+
+    async def _run_and_keep(
+        self, scope: Scope, receive: Receive, send: Send, key_hash: str, factory: SessionFactory
+    ) -> None:
+        status = 500
+        headers: list[tuple[str, str]] = []
+        body = bytearray()
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers.extend(
+                    (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                    for k, v in message.get("headers", [])
+                    if bytes(k).lower() not in (b"x-request-id", b"content-length")
+                )
+            elif message["type"] == "http.response.body" and len(body) <= MAX_STORED_BODY:
+                body.extend(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            await self._keep(factory, key_hash, status, headers, bytes(body))
+
+    async def _keep(
+        self,
+        factory: SessionFactory,
+        key_hash: str,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> None:
+        async with factory() as session:
+            record = await session.get(IdempotencyRecord, key_hash)
+            if record is None:
+                return
+            if status >= 500 or len(body) > MAX_STORED_BODY:
+                await session.delete(record)  # let a retry run again
+            else:
+                record.status_code, record.headers, record.body = status, json.dumps(headers), body
+            await session.commit()
