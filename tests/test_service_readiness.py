@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -92,8 +93,8 @@ async def test_readyz_follows_database_and_nats(
     database_url = await make_database(case.name)
     await upgrade_to_head_async(migrations_dir=case.migrations, database_url=database_url)
     db_proxy = TcpProxy(infra.pg_host, infra.pg_port)
-    nats_address = make_url(infra.nats_url.replace("nats://", "postgresql://"))
-    nats_proxy = TcpProxy(nats_address.host or "127.0.0.1", nats_address.port or 4222)
+    nats_address = urlsplit(infra.nats_url)
+    nats_proxy = TcpProxy(nats_address.hostname or "127.0.0.1", nats_address.port or 4222)
     await db_proxy.start()
     await nats_proxy.start()
     proxied_db = make_url(database_url).set(host="127.0.0.1", port=db_proxy.port)

@@ -7,6 +7,7 @@ import asyncio
 import random
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client import REGISTRY
@@ -53,9 +54,8 @@ def _retries() -> float:
 async def test_sync_catches_up_after_keycloak_returns(
     identity_settings: Any, issuer: TestIssuer, infra: TestInfra, nats_client: object, files: Any
 ) -> None:
-    host_port = infra.keycloak_url.removeprefix("http://")
-    host, port = host_port.split(":")
-    proxy = TcpProxy(host, int(port))
+    keycloak = urlsplit(infra.keycloak_url)
+    proxy = TcpProxy(keycloak.hostname or "127.0.0.1", keycloak.port or 80)
     await proxy.start()
     settings = identity_settings(
         keycloak_url=f"http://127.0.0.1:{proxy.port}", keycloak_initial_password=PASSWORD

@@ -42,7 +42,7 @@ def record_audit(
     actor_id: uuid.UUID | None,
     action: str,
     entity: str,
-    entity_id: str,
+    entity_id: uuid.UUID | str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
@@ -53,7 +53,7 @@ def record_audit(
         actor_id=actor_id,
         action=action,
         entity=entity,
-        entity_id=entity_id,
+        entity_id=str(entity_id),
         before=before,
         after=after,
         request_id=request_id,

@@ -105,6 +105,12 @@ async def count_unpublished(session: AsyncSession) -> int:
     return int((await session.exec(stmt)).one())
 
 
+async def last_sequence(session: AsyncSession) -> int:
+    """The outbox sequence of the newest event written so far (0 when none): a high-water mark."""
+    stmt = select(sa.func.max(OutboxMessage.seq))
+    return int((await session.exec(stmt)).one() or 0)
+
+
 class OutboxRelay:
     """Publishes outbox rows to JetStream in order, retrying until NATS takes them."""
 

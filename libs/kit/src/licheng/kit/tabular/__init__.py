@@ -15,7 +15,7 @@ declares its `Column`s, walks the rows of a `Sheet` with a `RowReader` each, and
 
 from licheng.kit.tabular.columns import EMAIL, Column, FirstSeen, RowReader, Sheet, header_key
 from licheng.kit.tabular.grades import GRADES, parse_grade, read_grade
-from licheng.kit.tabular.results import ParseResult, RowError
+from licheng.kit.tabular.results import ParseResult, RowError, raise_invalid_rows
 from licheng.kit.tabular.tables import (
     MAX_ROWS,
     Cell,
@@ -50,6 +50,7 @@ __all__ = [
     "header_name",
     "normalise_cell",
     "parse_grade",
+    "raise_invalid_rows",
     "read_grade",
     "read_table",
     "template_workbook",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Generic, TypeVar
 
@@ -37,7 +38,16 @@ class ParseResult(Generic[RowT]):
         """Whether the whole file is valid (an import writes all of it or nothing)."""
         return not self.errors
 
-    def raise_for_errors(self) -> None:
+    def raise_for_errors(self, *, what: str = "匯入資料") -> None:
         """Raise `InvalidRows` (422 `invalid_rows`) listing every problem, if there is any."""
-        if self.errors:
-            raise InvalidRows(detail=[error.as_detail() for error in self.errors])
+        raise_invalid_rows(self.errors, what=what)
+
+
+def raise_invalid_rows(errors: Sequence[RowError], *, what: str = "匯入資料") -> None:
+    """Refuse an import with every problem, sorted by row and column; nothing is written."""
+    if errors:
+        ordered = sorted(errors, key=lambda e: (e.row, e.column, e.code))
+        raise InvalidRows(
+            f"{what}有 {len(ordered)} 個問題，未寫入任何資料",
+            detail=[error.as_detail() for error in ordered],
+        )

@@ -21,7 +21,6 @@ from licheng.course_outcomes.courses.parsing import (
 from licheng.course_outcomes.models import CourseSection, Enrolment, PersonKind
 from licheng.course_outcomes.roster import repository as roster
 from licheng.kit.audit import record_audit
-from licheng.kit.errors import InvalidRows
 from licheng.kit.outbox import publish_event
 
 
@@ -67,9 +66,7 @@ async def import_course_records(
         known_student_nos=set(students),
         known_teacher_nos=set(teachers),
     )
-    if parsed.errors:
-        detail = [e.as_detail() for e in parsed.errors]
-        raise InvalidRows(f"修課紀錄有 {len(detail)} 個問題，未寫入任何資料", detail=detail)
+    parsed.raise_for_errors(what="修課紀錄")
     sections = await repository.sections_of_term(session, school_code, academic_year, semester)
     enrolments = await repository.enrolments_of_term(session, school_code, academic_year, semester)
     counts = {

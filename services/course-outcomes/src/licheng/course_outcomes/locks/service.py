@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.events import EventType
@@ -13,7 +11,7 @@ from licheng.course_outcomes.models import TermLock
 from licheng.course_outcomes.outcomes import repository
 from licheng.kit.audit import record_audit
 from licheng.kit.errors import Locked, NotFound
-from licheng.kit.outbox import OutboxMessage, publish_event
+from licheng.kit.outbox import last_sequence, publish_event
 from licheng.kit.timeutil import utcnow
 
 
@@ -32,11 +30,6 @@ async def ensure_unlocked(
                 "semester": semester,
             },
         )
-
-
-async def _high_water_mark(session: AsyncSession) -> int:
-    stmt = select(sa.func.max(OutboxMessage.seq))
-    return int((await session.exec(stmt)).one() or 0)
 
 
 async def lock_term(
@@ -62,7 +55,7 @@ async def lock_term(
     await session.flush()
     # Every outcome event written before this lock has an outbox seq at or below the mark,
     # so exports knows when its read model has caught up.
-    mark = await _high_water_mark(session)
+    mark = await last_sequence(session)
     publish_event(
         session,
         event_type=EventType.OUTCOMES_TERM_LOCKED,

@@ -219,3 +219,13 @@ async def sections_by_ids(
         return {}
     stmt = select(CourseSection).where(col(CourseSection.id).in_(wanted))
     return {s.id: s for s in (await session.exec(stmt)).all()}
+
+
+async def section_outcomes(
+    session: AsyncSession, section_id: uuid.UUID, statuses: Iterable[OutcomeStatus]
+) -> list[Outcome]:
+    """A section's outcomes in the given states."""
+    stmt = select(Outcome).where(
+        Outcome.section_id == section_id, col(Outcome.status).in_(list(statuses))
+    )
+    return list((await session.exec(stmt)).all())

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, UploadFile, status
 from pydantic import BaseModel
 
 from licheng.contracts.permissions import Capability, Scope
@@ -22,10 +22,11 @@ from licheng.course_outcomes.outcomes.schemas import (
     SelectionUpdate,
 )
 from licheng.kit.db import SessionDep
-from licheng.kit.errors import BadRequest, Forbidden, NotFound
+from licheng.kit.errors import Forbidden, NotFound
 from licheng.kit.permissions import Grant, require
 from licheng.kit.settings import ServiceSettings
 from licheng.kit.storage import ObjectStorage
+from licheng.kit.versioning import ExpectedVersion
 
 router = APIRouter(prefix="/api/course-outcomes/v1/schools/{school_code}", tags=["outcomes"])
 Year = Annotated[int, Query(ge=100, le=200, description="學年度")]
@@ -37,13 +38,6 @@ def _student(grant: Grant) -> uuid.UUID:
     if Scope.OWN not in grant.scopes or grant.principal.person_id is None:
         raise Forbidden("此功能僅限學生本人使用", code="student_only")
     return grant.principal.person_id
-
-
-def _version(if_match: str | None) -> int | None:
-    try:
-        return int(if_match.strip('"')) if if_match else None
-    except ValueError as exc:
-        raise BadRequest("If-Match 必須是資料版本號", code="if_match_invalid") from exc
 
 
 async def _public(session: SessionDep, outcome_ids: list[uuid.UUID]) -> list[OutcomePublic]:
@@ -146,7 +140,7 @@ async def update_outcome(
     outcome_id: uuid.UUID,
     payload: OutcomeUpdate,
     session: SessionDep,
-    if_match: Annotated[str | None, Header()] = None,
+    expected: ExpectedVersion,
     grant: Grant = require(Capability.PORTFOLIO_WRITE),
 ) -> OutcomePublic:
     """Edit a draft or a failed outcome."""
@@ -156,7 +150,7 @@ async def update_outcome(
         session,
         outcome=outcome,
         payload=payload,
-        expected_version=_version(if_match),
+        expected_version=expected,
         actor_id=student,
     )
     return (await _public(session, [outcome.id]))[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from licheng.contracts.permissions import Capability
@@ -14,8 +14,8 @@ from licheng.course_outcomes.models import OutcomeParameters
 from licheng.course_outcomes.parameters import service
 from licheng.course_outcomes.parameters.service import ParametersUpdate
 from licheng.kit.db import SessionDep
-from licheng.kit.errors import BadRequest
 from licheng.kit.permissions import Grant, require
+from licheng.kit.versioning import ExpectedVersion
 
 router = APIRouter(
     prefix="/api/course-outcomes/v1/schools/{school_code}/parameters", tags=["parameters"]
@@ -63,15 +63,11 @@ async def write_parameters(
     semester: Semester,
     update: ParametersUpdate,
     session: SessionDep,
-    if_match: Annotated[str | None, Header()] = None,
+    expected: ExpectedVersion,
     grant: Grant = require(Capability.ROSTERS_SUBMIT),
 ) -> ParametersPublic:
     """課程學習提交者 or admin; send `If-Match: <version>` to avoid overwriting a colleague."""
     require_course_staff(grant)
-    try:
-        expected = int(if_match.strip('"')) if if_match else None
-    except ValueError as exc:
-        raise BadRequest("If-Match 必須是資料版本號", code="if_match_invalid") from exc
     stored = await service.put(
         session,
         school_code=school_code,

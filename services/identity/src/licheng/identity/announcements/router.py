@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel
 
 from licheng.contracts.permissions import Capability, capabilities_of
@@ -16,9 +15,10 @@ from licheng.identity.deps import SCHOOL
 from licheng.identity.models import Announcement, Audience
 from licheng.kit.auth import CurrentPrincipal
 from licheng.kit.db import SessionDep
-from licheng.kit.errors import BadRequest, Forbidden
+from licheng.kit.errors import Forbidden
 from licheng.kit.permissions import Grant, require
 from licheng.kit.timeutil import utcnow
+from licheng.kit.versioning import ExpectedVersion
 
 router = APIRouter(prefix=SCHOOL + "/announcements", tags=["announcements"])
 
@@ -36,15 +36,6 @@ class AnnouncementPublic(BaseModel):
     def of(cls, item: Announcement) -> AnnouncementPublic:
         """The API view."""
         return cls.model_validate(item, from_attributes=True)
-
-
-def _version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    try:
-        return int(if_match.strip().strip('"').removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise BadRequest("If-Match 必須是資料版本號", code="if_match_invalid") from exc
 
 
 @router.get("", response_model=list[AnnouncementPublic], summary="公告")
@@ -91,7 +82,7 @@ async def update_announcement(
     item_id: uuid.UUID,
     payload: AnnouncementUpdate,
     session: SessionDep,
-    if_match: Annotated[str | None, Header()] = None,
+    expected: ExpectedVersion,
     grant: Grant = require(Capability.ANNOUNCEMENTS_EDIT),
 ) -> AnnouncementPublic:
     """Edit; send `If-Match: <version>` to refuse overwriting someone else's change."""
@@ -100,7 +91,7 @@ async def update_announcement(
         school_code=school_code,
         item_id=item_id,
         payload=payload,
-        expected_version=_version(if_match),
+        expected_version=expected,
         actor=grant.principal.person_id,
     )
     return AnnouncementPublic.of(item)

@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.permissions import Role
 from licheng.identity.announcements import repository
-from licheng.identity.events import audit
 from licheng.identity.models import Announcement, Audience
+from licheng.kit.audit import record_audit
 from licheng.kit.errors import BadRequest, Conflict, NotFound
 from licheng.kit.timeutil import utcnow
 
@@ -63,7 +63,7 @@ async def create(
     )
     session.add(item)
     await session.flush()
-    audit(
+    record_audit(
         session,
         school_code=school_code,
         actor_id=actor,
@@ -107,7 +107,7 @@ async def update(
     item.version += 1
     item.updated_at = utcnow()
     await session.flush()
-    audit(
+    record_audit(
         session,
         school_code=school_code,
         actor_id=actor,
@@ -128,7 +128,7 @@ async def delete(
     before = _snapshot(item)
     await session.delete(item)
     await session.flush()
-    audit(
+    record_audit(
         session,
         school_code=school_code,
         actor_id=actor,

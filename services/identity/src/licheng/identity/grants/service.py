@@ -8,12 +8,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.events import EventType
 from licheng.contracts.permissions import ROLE_TITLES, Role
-from licheng.identity.events import audit, publish
 from licheng.identity.grants import repository
 from licheng.identity.grants.roles import effective_roles
 from licheng.identity.models import Person, PersonKind, RoleGrant
 from licheng.identity.people import repository as people
+from licheng.kit.audit import record_audit
 from licheng.kit.errors import BadRequest, NotFound
+from licheng.kit.outbox import publish_event
 
 # Roles that come from data, not from a grant.
 DERIVED_ROLES = frozenset({Role.STUDENT, Role.HOMEROOM_TEACHER})
@@ -38,14 +39,14 @@ async def _announce(
     session: AsyncSession, *, person: Person, role: Role, change: str, actor_id: uuid.UUID | None
 ) -> None:
     roles = sorted(await effective_roles(session, person))
-    publish(
+    publish_event(
         session,
         event_type=EventType.GRANT_CHANGED,
         school_code=person.school_code,
         actor_id=actor_id,
         data={"person_id": str(person.id), "role": role.value, "change": change, "roles": roles},
     )
-    audit(
+    record_audit(
         session,
         school_code=person.school_code,
         actor_id=actor_id,

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from licheng.identity.deps import CipherDep
-from licheng.identity.events import audit
 from licheng.identity.people import repository
 from licheng.identity.people.imports import BIRTH_DATE, NATIONAL_ID
+from licheng.kit.audit import record_audit
 from licheng.kit.auth import Principal
 from licheng.kit.db import SessionDep
 from licheng.kit.permissions import require_service
@@ -66,7 +66,7 @@ async def read_identifiers(
         )
         by_school[person.school_code].append(str(person.id))
     for school_code, ids in by_school.items():
-        audit(
+        record_audit(
             session,
             school_code=school_code,
             actor_id=None,

@@ -7,14 +7,13 @@ and only rows whose values differ are written, announced and audited.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.events import EventType
 from licheng.identity.crypto import PiiCipher
-from licheng.identity.events import audit, publish
 from licheng.identity.imports import (
     RowError,
     StudentRow,
@@ -25,7 +24,9 @@ from licheng.identity.imports import (
 )
 from licheng.identity.models import EnrolmentStatus, Person, PersonKind, SchoolClass
 from licheng.identity.people import repository
-from licheng.kit.errors import InvalidRows
+from licheng.kit.audit import record_audit
+from licheng.kit.outbox import publish_event
+from licheng.kit.tabular import raise_invalid_rows
 from licheng.kit.timeutil import utcnow
 
 NATIONAL_ID = "national_id"
@@ -45,12 +46,6 @@ def username_for(school_code: str, kind: PersonKind, local_no: str) -> str:
     """Sign-in name: `<school>-s-<學號>` for students, `<school>-t-<教師編號>` for staff."""
     letter = "s" if kind == PersonKind.STUDENT else "t"
     return f"{school_code}-{letter}-{local_no}".lower()
-
-
-def _refuse(errors: list[RowError]) -> None:
-    if errors:
-        detail = [asdict(e) for e in sorted(errors, key=lambda e: (e.row, e.column))]
-        raise InvalidRows(f"匯入資料有 {len(detail)} 個問題，未寫入任何資料", detail=detail)
 
 
 def person_public_fields(person: Person) -> dict[str, Any]:
@@ -97,14 +92,14 @@ def _announce_person(
     session: AsyncSession, person: Person, before: dict[str, Any] | None, actor: uuid.UUID | None
 ) -> None:
     after = person_public_fields(person)
-    publish(
+    publish_event(
         session,
         event_type=EventType.PERSON_UPSERTED,
         school_code=person.school_code,
         actor_id=actor,
         data=after,
     )
-    audit(
+    record_audit(
         session,
         school_code=person.school_code,
         actor_id=actor,
@@ -145,7 +140,7 @@ async def import_students(
                     message="此身分證號已屬於本校另一位學生",
                 )
             )
-    _refuse(errors)
+    raise_invalid_rows(errors)
     created = updated = 0
     for row in parsed.rows:
         person = existing.get(row.student_no)
@@ -209,7 +204,7 @@ async def import_staff(
 ) -> ImportSummary:
     """Upsert staff by 教師編號."""
     parsed = parse_staff(read_table(data, filename))
-    _refuse(list(parsed.errors))
+    parsed.raise_for_errors()
     existing = await repository.people_by_local_no(session, school_code, PersonKind.STAFF)
     created = updated = 0
     for row in parsed.rows:
@@ -244,7 +239,7 @@ async def import_classes(
     """Upsert classes by 班級代碼, with their 導師."""
     staff = await repository.people_by_local_no(session, school_code, PersonKind.STAFF)
     parsed = parse_classes(read_table(data, filename), known_staff_nos=set(staff))
-    _refuse(list(parsed.errors))
+    parsed.raise_for_errors()
     existing = await repository.classes_by_code(session, school_code)
     created = updated = 0
     for row in parsed.rows:
@@ -271,7 +266,7 @@ async def import_classes(
         school_class.homeroom_person_id = homeroom
         await session.flush()
         after = _class_fields(school_class)
-        publish(
+        publish_event(
             session,
             event_type=EventType.CLASS_UPSERTED,
             school_code=school_code,
@@ -283,7 +278,7 @@ async def import_classes(
                 else None,
             },
         )
-        audit(
+        record_audit(
             session,
             school_code=school_code,
             actor_id=actor_id,

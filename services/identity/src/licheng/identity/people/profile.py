@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.identity.events import audit
 from licheng.identity.models import Person
 from licheng.identity.people import repository
 from licheng.identity.people.schemas import ProfileUpdate
+from licheng.kit.audit import record_audit
 from licheng.kit.errors import NotFound
 from licheng.kit.permissions import Grant
 from licheng.kit.timeutil import utcnow
@@ -38,7 +38,7 @@ async def update_contact(session: AsyncSession, *, grant: Grant, update: Profile
     person.version += 1
     person.updated_at = utcnow()
     await session.flush()
-    audit(
+    record_audit(
         session,
         school_code=person.school_code,
         actor_id=person.id,

@@ -10,13 +10,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from licheng.contracts.events import EventType
 from licheng.contracts.permissions import Role
 from licheng.contracts.schools import SchoolCode
-from licheng.identity.events import audit, publish
 from licheng.identity.grants import service as grants
 from licheng.identity.models import Person, PersonKind, School
 from licheng.identity.people import repository as people
 from licheng.identity.people.imports import person_public_fields, username_for
 from licheng.identity.schools import repository
+from licheng.kit.audit import record_audit
 from licheng.kit.errors import Conflict, NotFound
+from licheng.kit.outbox import publish_event
 
 
 class AdminAppointment(BaseModel):
@@ -52,7 +53,7 @@ async def create_school(
     )
     session.add(school)
     await session.flush()
-    publish(
+    publish_event(
         session,
         event_type=EventType.SCHOOL_CREATED,
         school_code=school.code,
@@ -64,7 +65,7 @@ async def create_school(
             "semester": school.semester,
         },
     )
-    audit(
+    record_audit(
         session,
         school_code=school.code,
         actor_id=actor_id,
@@ -99,14 +100,14 @@ async def appoint_admin(
         session.add(person)
         await session.flush()
         after = person_public_fields(person)
-        publish(
+        publish_event(
             session,
             event_type=EventType.PERSON_UPSERTED,
             school_code=school.code,
             actor_id=actor_id,
             data=after,
         )
-        audit(
+        record_audit(
             session,
             school_code=school.code,
             actor_id=actor_id,
@@ -137,7 +138,7 @@ async def set_term(
     before = {"academic_year": school.academic_year, "semester": school.semester}
     school.academic_year, school.semester = term.academic_year, term.semester
     await session.flush()
-    audit(
+    record_audit(
         session,
         school_code=code,
         actor_id=actor_id,
