@@ -25,9 +25,8 @@ from licheng.gateway.settings import Settings as GatewaySettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
 from licheng.identity.settings import Settings as IdentitySettings
-from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.testing.apps import running, service_settings, serving
-from licheng.kit.testing.fixtures import DatabaseFactory, TestIssuer
+from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.kit.testing.infra import TestInfra
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(50_000)
@@ -48,12 +47,13 @@ class Campus:
 
 @pytest.fixture
 async def campus(
-    infra: TestInfra, make_database: DatabaseFactory, issuer: TestIssuer, nats_client: object
+    infra: TestInfra,
+    migrated_database: MigratedDatabaseFactory,
+    issuer: TestIssuer,
+    nats_client: object,
 ) -> AsyncIterator[Campus]:
-    identity_db = await make_database("e2e_identity")
-    course_db = await make_database("e2e_course")
-    await upgrade_to_head_async(migrations_dir=IDENTITY_MIGRATIONS, database_url=identity_db)
-    await upgrade_to_head_async(migrations_dir=COURSE_MIGRATIONS, database_url=course_db)
+    identity_db = await migrated_database(IDENTITY_MIGRATIONS, "e2e_identity")
+    course_db = await migrated_database(COURSE_MIGRATIONS, "e2e_course")
     common = {"infra": infra, "jwks_url": issuer.jwks_url, "issuer": issuer.issuer}
     identity = create_identity(
         service_settings(IdentitySettings, database_url=identity_db, **common)

@@ -25,9 +25,8 @@ from licheng.gateway.settings import Settings as GatewaySettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR
 from licheng.identity.settings import Settings as IdentitySettings
-from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.testing.apps import running, service_settings, serving
-from licheng.kit.testing.fixtures import DatabaseFactory
+from licheng.kit.testing.fixtures import MigratedDatabaseFactory
 from licheng.kit.testing.infra import TestInfra
 
 PASSWORD = "E2e-initial-Password-1"
@@ -84,9 +83,10 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def suite(infra: TestInfra, make_database: DatabaseFactory) -> AsyncIterator[Suite]:
-    database_url = await make_database("e2e_identity")
-    await upgrade_to_head_async(migrations_dir=MIGRATIONS_DIR, database_url=database_url)
+async def suite(
+    infra: TestInfra, migrated_database: MigratedDatabaseFactory
+) -> AsyncIterator[Suite]:
+    database_url = await migrated_database(MIGRATIONS_DIR, "e2e_identity")
     jwks = f"{infra.keycloak_issuer}/protocol/openid-connect/certs"
     identity = create_identity(
         service_settings(

@@ -24,10 +24,9 @@ from licheng.guidance.app import create_app as guidance_app
 from licheng.guidance.settings import Settings as GuidanceSettings
 from licheng.identity.app import create_app as identity_app
 from licheng.identity.settings import Settings as IdentitySettings
-from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.settings import ServiceSettings
 from licheng.kit.testing.apps import running, service_settings
-from licheng.kit.testing.fixtures import DatabaseFactory, TestIssuer
+from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.kit.testing.infra import TestInfra
 from licheng.kit.testing.servers import TcpProxy
 from licheng.performances.app import create_app as performances_app
@@ -83,15 +82,18 @@ async def _wait_for_status(
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.postgresql_only(
+    reason="takes the database away by cutting its TCP connection; an embedded SQLite file "
+    "has no connection to cut"
+)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_readyz_follows_database_and_nats(
     case: ServiceCase,
     infra: TestInfra,
-    make_database: DatabaseFactory,
+    migrated_database: MigratedDatabaseFactory,
     issuer: TestIssuer,
 ) -> None:
-    database_url = await make_database(case.name)
-    await upgrade_to_head_async(migrations_dir=case.migrations, database_url=database_url)
+    database_url = await migrated_database(case.migrations, case.name)
     db_proxy = TcpProxy(infra.pg_host, infra.pg_port)
     nats_address = urlsplit(infra.nats_url)
     nats_proxy = TcpProxy(nats_address.hostname or "127.0.0.1", nats_address.port or 4222)

@@ -14,9 +14,8 @@ from licheng.gateway.settings import Settings as GatewaySettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR
 from licheng.identity.settings import Settings as IdentitySettings
-from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.testing.apps import running, service_settings, serving
-from licheng.kit.testing.fixtures import DatabaseFactory, TestIssuer
+from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.kit.testing.infra import TestInfra
 from licheng.kit.testing.servers import free_port
 from licheng.web.app import create_app as create_portal
@@ -30,10 +29,9 @@ class Stack:
 
 @pytest.fixture(scope="module")
 async def stack(
-    infra: TestInfra, make_database: DatabaseFactory, issuer: TestIssuer
+    infra: TestInfra, migrated_database: MigratedDatabaseFactory, issuer: TestIssuer
 ) -> AsyncIterator[Stack]:
-    database_url = await make_database("gateway")
-    await upgrade_to_head_async(migrations_dir=MIGRATIONS_DIR, database_url=database_url)
+    database_url = await migrated_database(MIGRATIONS_DIR, "gateway")
     identity = create_identity(
         service_settings(
             IdentitySettings,

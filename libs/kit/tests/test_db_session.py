@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,15 +25,9 @@ from licheng.kit.testing.fixtures import DatabaseFactory
 KIT_TABLES = [t.__table__ for t in (OutboxMessage, InboxMessage, AuditEntry)]  # type: ignore[attr-defined]
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def engine(
-    request: pytest.FixtureRequest, make_database: DatabaseFactory, tmp_path: Path
-) -> AsyncIterator[AsyncEngine]:
-    if request.param == "postgresql":
-        url = await make_database("session")
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'kit.db'}"
-    engine = create_engine(url)
+@pytest.fixture
+async def engine(make_database: DatabaseFactory) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(await make_database("session"))
     async with engine.begin() as connection:
         await connection.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=KIT_TABLES))
     yield engine
@@ -115,6 +108,7 @@ async def test_an_error_rolls_everything_back(engine: AsyncEngine) -> None:
     assert await _counts(engine) == (0, 0)
 
 
+@pytest.mark.expected_errors("request.crashed")
 async def test_a_failed_commit_is_an_error_response_not_a_200(engine: AsyncEngine) -> None:
     transport = httpx.ASGITransport(app=_app(engine), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

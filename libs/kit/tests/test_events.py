@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
-import nats
 import pytest
 import sqlalchemy as sa
 from nats.aio.client import Client as NatsClient
@@ -23,7 +22,7 @@ from sqlmodel import SQLModel
 from licheng.contracts.events import STREAMS, EventEnvelope, EventType, dead_letter_subject
 from licheng.kit.audit import AuditEntry
 from licheng.kit.db import SessionFactory, create_engine, create_session_factory
-from licheng.kit.events import ensure_streams
+from licheng.kit.events import connect_nats, ensure_streams
 from licheng.kit.inbox import ConsumerRunner, ConsumerSpec, InboxMessage, PoisonMessage
 from licheng.kit.outbox import OutboxMessage, OutboxRelay, count_unpublished, record_event
 from licheng.kit.testing.fixtures import DatabaseFactory
@@ -161,9 +160,7 @@ async def test_nats_restart_in_the_middle_of_1000_events_loses_none(
 ) -> None:
     _, engine = database
     factory = create_session_factory(engine)
-    client = await nats.connect(
-        private_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2
-    )
+    client = await connect_nats(private_nats.url, name="restart-test", reconnect_time_wait=0.2)
     js = client.jetstream()
     await ensure_streams(js, "identity")
     relay = OutboxRelay(
@@ -203,6 +200,7 @@ async def test_nats_restart_in_the_middle_of_1000_events_loses_none(
         assert await count_unpublished(session) == 0
 
 
+@pytest.mark.expected_errors("consumer.dead_lettered")
 async def test_a_message_that_keeps_failing_is_dead_lettered(
     database: tuple[str, AsyncEngine], nats_client: NatsClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -257,6 +255,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered(
     assert info.state.messages >= 1
 
 
+@pytest.mark.expected_errors("consumer.dead_lettered")
 async def test_poison_and_malformed_messages_go_straight_to_dead_letters(
     database: tuple[str, AsyncEngine], nats_client: NatsClient
 ) -> None:

@@ -19,9 +19,8 @@ from licheng.course_outcomes.app import create_app
 from licheng.course_outcomes.cli import MIGRATIONS_DIR
 from licheng.course_outcomes.settings import Settings
 from licheng.kit.events import ensure_streams
-from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.testing.apps import running, service_settings
-from licheng.kit.testing.fixtures import DatabaseFactory, TestIssuer
+from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.kit.testing.infra import TestInfra
 
 
@@ -68,10 +67,12 @@ class CourseApi:
 
 @pytest.fixture
 async def course_api(
-    infra: TestInfra, make_database: DatabaseFactory, issuer: TestIssuer, nats_client: NatsClient
+    infra: TestInfra,
+    migrated_database: MigratedDatabaseFactory,
+    issuer: TestIssuer,
+    nats_client: NatsClient,
 ) -> AsyncIterator[CourseApi]:
-    url = await make_database("course_outcomes")
-    await upgrade_to_head_async(migrations_dir=MIGRATIONS_DIR, database_url=url)
+    url = await migrated_database(MIGRATIONS_DIR, "course_outcomes")
     await ensure_streams(nats_client.jetstream(), "identity")
     settings = service_settings(
         Settings, infra=infra, database_url=url, jwks_url=issuer.jwks_url, issuer=issuer.issuer

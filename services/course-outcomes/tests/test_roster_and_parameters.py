@@ -81,6 +81,15 @@ async def test_parameters_defaults_update_and_versions(course_api: Any) -> None:
     admin = await api.client.put(url, json=update, headers=api.as_roles("admin"))
     assert admin.status_code == 200
     assert admin.json()["version"] == 2
+    naive = {**update, "upload_from": "2026-09-01T08:00:00"}
+    refused = await api.client.put(url, json=naive, headers=submitter)
+    assert refused.status_code == 422
+    assert "upload_from" in refused.json()["message"]
+    assert (await api.client.get(url, headers=submitter)).json()["version"] == 2
+    taipei = {**update, "upload_from": "2026-09-01T08:00:00+08:00"}
+    assert (await api.client.put(url, json=taipei, headers=submitter)).status_code == 200
+    stored = (await api.client.get(url, headers=submitter)).json()
+    assert datetime.fromisoformat(stored["upload_from"]) == datetime(2026, 9, 1, tzinfo=UTC)
 
 
 def test_window_check_names_the_window() -> None:

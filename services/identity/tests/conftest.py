@@ -19,9 +19,8 @@ from fastapi import FastAPI
 from licheng.identity.app import create_app
 from licheng.identity.cli import MIGRATIONS_DIR
 from licheng.identity.settings import Settings
-from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.testing.apps import running, service_settings
-from licheng.kit.testing.fixtures import DatabaseFactory, TestIssuer
+from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.kit.testing.infra import TestInfra
 
 LETTERS = {
@@ -124,10 +123,9 @@ SettingsFactory = Callable[..., Settings]
 
 @pytest.fixture
 async def identity_settings(
-    infra: TestInfra, make_database: DatabaseFactory, issuer: TestIssuer
+    infra: TestInfra, migrated_database: MigratedDatabaseFactory, issuer: TestIssuer
 ) -> SettingsFactory:
-    url = await make_database("identity")
-    await upgrade_to_head_async(migrations_dir=MIGRATIONS_DIR, database_url=url)
+    url = await migrated_database(MIGRATIONS_DIR, "identity")
 
     def factory(**overrides: Any) -> Settings:
         return service_settings(

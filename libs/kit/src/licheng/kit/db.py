@@ -45,8 +45,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine for PostgreSQL (asyncpg) or SQLite (aiosqlite)."""
+    # hide_parameters: a failed statement's error (and so its logged traceback) never carries
+    # the bound values, which may be names, 學號 or a blind index of a 身分證號.
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -54,6 +56,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        hide_parameters=True,
         pool_timeout=10,
         connect_args={"timeout": 3, "command_timeout": 30},
     )

@@ -145,13 +145,54 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
 
+# zh-TW wording of pydantic's error types that people meet; others fall back to a generic text.
+_FIELD_PROBLEMS: dict[str, str] = {
+    "missing": "為必填",
+    "timezone_aware": "須包含時區（例如 2026-09-01T08:00:00+08:00）",
+    "datetime_parsing": "不是有效的日期時間（ISO 8601，須含時區）",
+    "datetime_from_date_parsing": "不是有效的日期時間（ISO 8601，須含時區）",
+    "date_parsing": "不是有效的日期",
+    "date_from_datetime_parsing": "不是有效的日期",
+    "int_parsing": "須為整數",
+    "uuid_parsing": "不是有效的識別碼",
+    "string_too_long": "過長",
+    "string_too_short": "過短",
+    "greater_than_equal": "數值過小",
+    "less_than_equal": "數值過大",
+    "enum": "不是允許的選項",
+    "json_invalid": "不是有效的 JSON",
+}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # ("body", "publish_from") -> "publish_from"; ("query", "since") -> "since"
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts) or "請求內容"
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    detail = [
-        {"loc": list(err.get("loc", ())), "type": err.get("type"), "msg": err.get("msg")}
-        for err in exc.errors()
-    ]
-    body = {"error": "request_invalid", "message": "請求格式不正確", "detail": detail}
+    detail = []
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        kind = str(err.get("type"))
+        field = _field_name(loc)
+        problem = _FIELD_PROBLEMS.get(kind, "格式不正確")
+        detail.append(
+            {
+                "loc": list(loc),
+                "field": field,
+                "type": kind,
+                "msg": err.get("msg"),
+                "message": f"{field} {problem}",
+            }
+        )
+        problems.append(f"{field} {problem}")
+    message = "請求格式不正確"
+    if problems:
+        message += "：" + "；".join(dict.fromkeys(problems))
+    body = {"error": "request_invalid", "message": message, "detail": detail}
     return JSONResponse(body, status_code=422)
 
 

@@ -19,8 +19,24 @@ log = structlog.get_logger("licheng.events")
 DUPLICATE_WINDOW_SECONDS = 600.0
 
 
-async def connect_nats(url: str, *, name: str, timeout: float = 30.0) -> NatsClient:
-    """Connect to NatsClient, retrying the first connection for up to `timeout` seconds."""
+async def _connection_error(exc: Exception) -> None:
+    # An outage is expected operational weather (the client reconnects forever), not a crash:
+    # a warning, without nats-py's default error-level traceback on every attempt.
+    log.warning("nats.connection_error", error=type(exc).__name__)
+
+
+async def _disconnected() -> None:
+    log.warning("nats.disconnected")
+
+
+async def _reconnected() -> None:
+    log.info("nats.reconnected")
+
+
+async def connect_nats(
+    url: str, *, name: str, timeout: float = 30.0, reconnect_time_wait: float = 0.5
+) -> NatsClient:
+    """Connect to NATS, retrying the first connection for up to `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -30,7 +46,10 @@ async def connect_nats(url: str, *, name: str, timeout: float = 30.0) -> NatsCli
                 connect_timeout=2,
                 allow_reconnect=True,
                 max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
+                reconnect_time_wait=reconnect_time_wait,
+                error_cb=_connection_error,
+                disconnected_cb=_disconnected,
+                reconnected_cb=_reconnected,
             )
         except Exception as exc:
             if time.monotonic() >= deadline:

@@ -26,9 +26,9 @@ from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.events import EventEnvelope, dead_letter_subject
+from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
 from licheng.kit.metrics import EVENTS_HANDLED
-from licheng.kit.outbox import stop_task
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 log = structlog.get_logger("licheng.inbox")
@@ -84,6 +84,7 @@ class ConsumerRunner:
         self._js = jetstream
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._guard = BusyGuard()
 
     async def ensure_consumer(self) -> None:
         """Create or update the durable consumer on its stream."""
@@ -102,12 +103,15 @@ class ConsumerRunner:
         """Consume in the background."""
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.spec.durable}")
 
+    def stopping(self) -> bool:
+        """True once `stop()` was called."""
+        return self._stopping
+
     async def stop(self) -> None:
         """Stop consuming; unacked messages are redelivered to the next runner."""
         self._stopping = True
-        if self._task is not None:
-            await stop_task(self._task)
-            self._task = None
+        await self._guard.stop(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         subscription: JetStreamContext.PullSubscription | None = None
@@ -131,7 +135,10 @@ class ConsumerRunner:
                 await asyncio.sleep(1.0)
                 continue
             for message in messages:
-                await self.handle(message)
+                if self.stopping():
+                    break  # not acked: redelivered to the next runner
+                with self._guard.busy():
+                    await self.handle(message)
 
     async def handle(self, message: Msg) -> None:
         """Apply one message exactly once, or schedule its retry, or dead-letter it."""

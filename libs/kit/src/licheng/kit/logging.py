@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -32,6 +32,30 @@ def _drop_personal_identifiers(
     return event
 
 
+ErrorListener = Callable[[Mapping[str, Any]], None]
+_error_listeners: list[ErrorListener] = []
+_ERROR_LEVELS = frozenset({"error", "critical", "exception"})
+
+
+def watch_errors(listener: ErrorListener) -> Callable[[], None]:
+    """Call `listener` with every error-level log event; returns the function that stops it.
+
+    The test suite uses it to fail any test during which a process logged an unhandled
+    exception, so a 500 can never pass unnoticed.
+    """
+    _error_listeners.append(listener)
+    return lambda: _error_listeners.remove(listener)
+
+
+def _report_errors(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    if _error_listeners and str(event.get("level", "")).lower() in _ERROR_LEVELS:
+        for listener in list(_error_listeners):
+            listener(dict(event))
+    return event
+
+
 def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -> None:
     """Send structlog and stdlib logging through one JSON (or console) renderer."""
     shared: list[Any] = [
@@ -39,6 +63,7 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _drop_personal_identifiers,
+        _report_errors,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -48,7 +73,7 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(),  # sys.stdout as it is when logging
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stdout)
@@ -59,7 +84,9 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
         )
     )
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Handlers that ask to stay (the test suite's error watch) survive a reconfiguration.
+    kept = [h for h in root.handlers if getattr(h, "licheng_keep", False)]
+    root.handlers[:] = [handler, *kept]
     root.setLevel(level)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -17,10 +17,12 @@ import sqlalchemy as sa
 import structlog
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.events import EventEnvelope
+from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
 from licheng.kit.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from licheng.kit.timeutil import tz_datetime_column, utcnow
@@ -50,15 +52,6 @@ class OutboxMessage(SQLModel, table=True):
     )
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
-
-
-async def stop_task(task: asyncio.Task[None], *, grace_seconds: float = 5.0) -> None:
-    """Cancel a background loop and wait for it, cancelling again if a library ate the first."""
-    while not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            async with asyncio.timeout(grace_seconds):
-                await asyncio.shield(task)
 
 
 def record_event(session: AsyncSession, envelope: EventEnvelope) -> None:
@@ -133,6 +126,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._guard = BusyGuard()
 
     def notify(self) -> None:
         """Tell the relay new events were committed, so it need not wait for the next poll."""
@@ -142,22 +136,35 @@ class OutboxRelay:
         """Run the relay in the background."""
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._service}")
 
+    def stopping(self) -> bool:
+        """True once `stop()` was called."""
+        return self._stopping
+
     async def stop(self) -> None:
         """Stop the relay; unsent rows stay for the next start."""
         self._stopping = True
-        if self._task is not None:
-            await stop_task(self._task)
-            self._task = None
+        self._wake.set()
+        await self._guard.stop(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         failures = 0
         while not self._stopping:
             try:
-                published, complete = await self.publish_pending()
+                with self._guard.busy():
+                    published, complete = await self.publish_pending()
                 failures = 0 if complete else failures + 1
-            except Exception:  # the relay must outlive any single bad round
-                log.exception("outbox.relay_round_failed", service=self._service)
+            except (DBAPIError, OSError, TimeoutError) as exc:
+                # The database is away for a while: expected weather, retried with backoff.
+                log.warning(
+                    "outbox.relay_round_failed", service=self._service, error=type(exc).__name__
+                )
                 published, failures = 0, failures + 1
+            except Exception:  # the relay must outlive any single bad round
+                log.exception("outbox.relay_round_crashed", service=self._service)
+                published, failures = 0, failures + 1
+            if self.stopping():
+                return
             if failures:
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
             elif published == 0:

@@ -37,3 +37,14 @@ async def drop_database(infra: TestInfra, name: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+async def clone_database(infra: TestInfra, template: str, prefix: str) -> str:
+    """Create a database as a copy of `template` (which nobody may be connected to)."""
+    name = f"t_{prefix}_{uuid.uuid4().hex[:10]}"
+    connection = await _admin_connection(infra)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await connection.close()
+    return name

@@ -1,11 +1,25 @@
-"""Pytest fixtures shared by every test directory (registered by the root conftest)."""
+"""Pytest fixtures shared by every test directory (registered by the root conftest).
+
+Database tests run on both engines: any test that (through its fixtures) uses `db_engine` is
+generated once for PostgreSQL and once for SQLite, with the engine in its id
+(`test_x[postgresql]`, `test_x[sqlite]`). `--engine sqlite` (repeatable) narrows the run. A test
+that cannot run on SQLite says so with `@pytest.mark.postgresql_only(reason=…)`; it is then
+generated for PostgreSQL only and listed with its reason at the end of the run.
+
+Every test fails when a process logged an error-level event during it (an unhandled
+exception, a 500) unless the test names that event in `@pytest.mark.expected_errors(…)`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
+import shutil
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -13,32 +27,136 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 
+from licheng.kit.logging import configure_logging, watch_errors
+from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.storage import ObjectStorage
-from licheng.kit.testing.databases import create_database, drop_database
+from licheng.kit.testing.databases import clone_database, create_database, drop_database
 from licheng.kit.testing.infra import TestInfra, load_infra
 from licheng.kit.testing.servers import JsonHttpServer, NatsServerProcess
 from licheng.kit.tokens import RsaSigner
 
 TEST_AUDIENCE = "licheng"
 TEST_ISSUER = "https://issuer.test.licheng/realms/licheng"
+ENGINES = ("postgresql", "sqlite")
+
+_postgresql_only: dict[str, str] = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        action="append",
+        choices=ENGINES,
+        help="run the database tests on this engine only (repeatable; default: both)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Log as the services do from the first test on, so the error watch sees every event.
+    configure_logging(service="tests", level="INFO", json=True)
+    config.addinivalue_line(
+        "markers",
+        "postgresql_only(reason): runs on PostgreSQL only; the reason says why SQLite cannot",
+    )
+    config.addinivalue_line(
+        "markers",
+        "expected_errors(*events): error-level log events this test provokes on purpose",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_engine" not in metafunc.fixturenames:
+        return
+    engines = tuple(metafunc.config.getoption("engine") or ENGINES)
+    marker = metafunc.definition.get_closest_marker("postgresql_only")
+    if marker is not None:
+        reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+        if not reason:
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: postgresql_only needs a reason")
+        _postgresql_only[metafunc.definition.nodeid] = str(reason)
+        engines = tuple(e for e in engines if e == "postgresql")
+    metafunc.parametrize("db_engine", engines, indirect=True, scope="session")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _postgresql_only:
+        terminalreporter.section("run on PostgreSQL only (not generated for SQLite)")
+        for nodeid, reason in sorted(_postgresql_only.items()):
+            terminalreporter.line(f"{nodeid}: {reason}")
 
 
 @pytest.fixture(scope="session")
-def infra() -> TestInfra:
-    """The provisioned PostgreSQL, NATS, SeaweedFS and Keycloak."""
-    return load_infra()
+def db_engine(request: pytest.FixtureRequest) -> str:
+    """The database engine this test runs on: `postgresql` or `sqlite`."""
+    engine: str = request.param
+    return engine
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServerProcess]:
+    """A nats-server (JetStream) of this test process's own, so parallel runs never collide."""
+    server = NatsServerProcess(load_infra().nats_server_bin, tmp_path_factory.mktemp("nats"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(scope="session")
+def infra(nats_server: NatsServerProcess) -> TestInfra:
+    """The provisioned PostgreSQL, SeaweedFS and Keycloak, and this process's NATS."""
+    return dataclasses.replace(load_infra(), nats_url=nats_server.url)
 
 
 DatabaseFactory = Callable[[str], Awaitable[str]]
+MigratedDatabaseFactory = Callable[[Path, str], Awaitable[str]]
 
 
 @pytest.fixture(scope="session")
-async def make_database(infra: TestInfra) -> AsyncIterator[DatabaseFactory]:
-    """Create fresh PostgreSQL databases; returns their SQLAlchemy URLs; drops them after."""
+async def make_database(
+    infra: TestInfra, db_engine: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[DatabaseFactory]:
+    """Create fresh, empty databases on this test's engine; returns their SQLAlchemy URLs."""
     created: list[str] = []
+    folder = tmp_path_factory.mktemp("sqlite")
 
     async def factory(prefix: str) -> str:
+        if db_engine == "sqlite":
+            return f"sqlite+aiosqlite:///{folder / f'{prefix}_{uuid.uuid4().hex[:10]}.db'}"
         name = await create_database(infra, prefix)
+        created.append(name)
+        return infra.pg_url(name)
+
+    yield factory
+    for name in created:
+        await drop_database(infra, name)
+
+
+@pytest.fixture(scope="session")
+async def migrated_database(
+    infra: TestInfra,
+    db_engine: str,
+    make_database: DatabaseFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[MigratedDatabaseFactory]:
+    """A fresh database at a service's newest migration, cloned from one migrated template."""
+    templates: dict[Path, str] = {}
+    created: list[str] = []
+    folder = tmp_path_factory.mktemp("sqlite-clones")
+
+    async def factory(migrations_dir: Path, prefix: str) -> str:
+        template = templates.get(migrations_dir)
+        if template is None:
+            template = await make_database(f"tpl_{prefix}")
+            await upgrade_to_head_async(migrations_dir=migrations_dir, database_url=template)
+            templates[migrations_dir] = template
+        if db_engine == "sqlite":
+            source = Path(template.split("///", 1)[1])
+            target = folder / f"{prefix}_{uuid.uuid4().hex[:10]}.db"
+            shutil.copyfile(source, target)
+            return f"sqlite+aiosqlite:///{target}"
+        name = await clone_database(infra, template.rsplit("/", 1)[1], prefix)
         created.append(name)
         return infra.pg_url(name)
 
@@ -49,7 +167,7 @@ async def make_database(infra: TestInfra) -> AsyncIterator[DatabaseFactory]:
 
 @pytest.fixture
 async def nats_client(infra: TestInfra) -> AsyncIterator[NatsClient]:
-    """A client of the shared NATS whose JetStream starts empty for this test."""
+    """A client of this process's NATS, whose JetStream starts empty for this test."""
     client = await nats.connect(infra.nats_url)
     js = client.jetstream()
     try:
@@ -148,3 +266,43 @@ async def keycloak_http(infra: TestInfra) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the real Keycloak."""
     async with httpx.AsyncClient(base_url=infra.keycloak_url, timeout=30.0) as client:
         yield client
+
+
+class _StdlibErrors(logging.Handler):
+    """Collects error-level records of stdlib loggers (asyncio, uvicorn, libraries)."""
+
+    licheng_keep = True
+
+    def __init__(self, sink: Callable[[Mapping[str, Any]], None]) -> None:
+        super().__init__(level=logging.ERROR)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._sink({"event": record.getMessage(), "logger": record.name, "level": "error"})
+
+
+@pytest.fixture(autouse=True)
+def fail_on_logged_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test when anything logged an error it did not expect (a 500, a crash)."""
+    marker = request.node.get_closest_marker("expected_errors")
+    expected = tuple(str(e) for e in marker.args) if marker else ()
+    unexpected: list[str] = []
+
+    def sink(event: Mapping[str, Any]) -> None:
+        name = str(event.get("event", ""))
+        if not any(name == e or name.startswith(e) for e in expected):
+            detail = event.get("exc_type") or event.get("error") or event.get("exception", "")
+            unexpected.append(f"{event.get('service', event.get('logger', '?'))}: {name} {detail}")
+
+    stop = watch_errors(sink)
+    handler = _StdlibErrors(sink)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        stop()
+        root.removeHandler(handler)
+    if unexpected:
+        listed = "\n  ".join(dict.fromkeys(unexpected))
+        pytest.fail(f"errors were logged during the test:\n  {listed}", pytrace=False)

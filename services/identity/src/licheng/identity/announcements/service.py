@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.permissions import Role
@@ -21,8 +20,8 @@ class AnnouncementCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=20000)
     audience: Audience = Audience.ALL
-    publish_from: datetime | None = None
-    publish_until: datetime | None = None
+    publish_from: AwareDatetime | None = None
+    publish_until: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _window_in_order(self) -> AnnouncementCreate:
@@ -35,8 +34,8 @@ class AnnouncementUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     body: str | None = Field(default=None, min_length=1, max_length=20000)
     audience: Audience | None = None
-    publish_from: datetime | None = None
-    publish_until: datetime | None = None
+    publish_from: AwareDatetime | None = None
+    publish_until: AwareDatetime | None = None
 
 
 def _snapshot(item: Announcement) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from licheng.contracts.permissions import Capability
 from licheng.identity.deps import SCHOOL
@@ -38,8 +38,8 @@ async def read_audit(
     paging: Annotated[PageParams, Depends(page_params)],
     person_id: uuid.UUID | None = None,
     action: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     grant: Grant = require(Capability.PERMISSIONS_MANAGE),
 ) -> Page[AuditPublic]:
     """Who changed what and when, newest first."""
