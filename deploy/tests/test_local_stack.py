@@ -1,19 +1,35 @@
-"""The one-command local run: every process green, the gateway answering, a clean stop."""
+"""The one-command local run, as a newcomer meets it: `licheng-stack up` on SQLite, the demo
+term, a whole term of 課程學習成果 through the gateway, a crashed service brought back, `down`
+from another terminal, and a second `up` that keeps everything without duplicating the demo.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
-from licheng.deploy.stack import load_stack
+from licheng.deploy.stack import Stack, load_stack
 
 PORT_OFFSET = 20000  # beside a developer's own stack on the default ports
+SCHOOL = "011302"
+COMMAND = [sys.executable, "-m", "licheng.deploy.cli"]
+PDF = b"%PDF-1.7\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n" + bytes(3000)
+HISTORY = "115011302H11101010103" + "01"  # 領域 03 社會
 
 
 def _listening(port: int) -> bool:
@@ -21,56 +37,314 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_up_status_and_ctrl_c(tmp_path: Path) -> None:
-    stack = load_stack(state=tmp_path, port_offset=PORT_OFFSET)
-    gateway = next(p for p in stack.processes if p.name == "gateway")
-    command = [sys.executable, "-m", "licheng.deploy.stack"]
-    options = ["--state-dir", str(tmp_path), "--port-offset", str(PORT_OFFSET)]
-    runner = subprocess.Popen(
-        [*command, "up", *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output: list[str] = []
-    try:
-        assert runner.stdout is not None
-        deadline = time.monotonic() + 180
-        for line in runner.stdout:
-            output.append(line)
-            if "[stack] all ready" in line or time.monotonic() > deadline:
-                break
-        assert any("all ready" in line for line in output), "".join(output)
+@dataclass
+class Runner:
+    """`licheng-stack up` in the background, its output readable line by line."""
 
-        ready = httpx.get(f"{gateway.url}/readyz", timeout=5)
-        assert ready.status_code == 200, ready.text
-        assert set(ready.json()["checks"].values()) == {"ok"}
-        portal = httpx.get(f"{gateway.url}/", timeout=5)
-        assert portal.status_code == 200
-        assert "學習歷程檔案" in portal.text
-        for process in stack.processes:
-            assert httpx.get(f"{process.url}/readyz", timeout=5).status_code == 200
-            assert (tmp_path / "log" / f"{process.name}.log").exists()
-        signed_in = httpx.post(
-            f"{gateway.url}/api/identity/v1/dev-auth/token",
-            json={"username": "011302-t-a001", "password": "demo"},
-            timeout=10,
+    stack: Stack
+    state: Path
+    process: subprocess.Popen[str] | None = None
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def options(self) -> list[str]:
+        return ["--state-dir", str(self.state), "--port-offset", str(PORT_OFFSET)]
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [*COMMAND, "up", *self.options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        assert signed_in.status_code == 200, signed_in.text
-        bearer = {"authorization": f"Bearer {signed_in.json()['access_token']}"}
-        me = httpx.get(f"{gateway.url}/api/identity/v1/me", headers=bearer, timeout=10)
-        assert me.status_code == 200, me.text
-        assert me.json()["schools"][0]["roles"] == ["admin"]
-        students = httpx.get(
-            f"{gateway.url}/api/identity/v1/schools/011302/students", headers=bearer, timeout=10
+        stdout = self.process.stdout
+        assert stdout is not None
+        def pump() -> None:
+            with stdout:
+                for line in stdout:
+                    self.lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def wait_for(self, text: str, timeout: float = 240.0) -> str:
+        """The first new output line containing `text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                assert self.process is not None
+                if self.process.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.output.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} from the runner:\n{''.join(self.output)}")
+
+    def wait_exit(self, timeout: float = 120.0) -> int:
+        assert self.process is not None
+        code = self.process.wait(timeout=timeout)
+        while not self.lines.empty():
+            self.output.append(self.lines.get())
+        return code
+
+    def cli(self, command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*COMMAND, command, *self.options], capture_output=True, text=True, timeout=180
         )
-        assert students.json()["total"] == 6
-        assert any("demo accounts" in line for line in output)
-        status = subprocess.run([*command, "status", *options], capture_output=True, text=True)
-        assert status.returncode == 0, status.stdout + status.stderr
-        assert status.stdout.count("ready") >= len(stack.processes)
+
+    def url(self, name: str) -> str:
+        return next(p.url for p in self.stack.processes if p.name == name)
+
+
+def _logged_errors(state: Path) -> list[str]:
+    """Error-level lines (a 500's `request.crashed`, any unhandled exception) in every log."""
+    found = []
+    for path in sorted((state / "log").glob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                if "Traceback" in line:
+                    found.append(f"{path.name}: {line}")
+                continue
+            if isinstance(event, dict) and event.get("level") in ("error", "critical"):
+                found.append(f"{path.name}: {event.get('event')} {event.get('exception', '')}")
+    return found
+
+
+class Gateway:
+    """Signed-in calls as the demo accounts; any 5xx fails the test on the spot."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, timeout=30.0)
+        self.tokens: dict[str, str] = {}
+
+    def sign_in(self, username: str) -> str:
+        response = self.http.post(
+            "/api/identity/v1/dev-auth/token", json={"username": username, "password": "demo"}
+        )
+        assert response.status_code == 200, response.text
+        self.tokens[username] = response.json()["access_token"]
+        return self.tokens[username]
+
+    def __call__(self, method: str, path: str, who: str, expect: int = 200, **kwargs: Any) -> Any:
+        token = self.tokens.get(who) or self.sign_in(who)
+        headers = {"authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        response = self.http.request(method, path, headers=headers, **kwargs)
+        assert response.status_code < 500, f"{method} {path}: {response.text}"
+        assert response.status_code == expect, f"{method} {path}: {response.text}"
+        return response.json() if response.content else None
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Iterator[Runner]:
+    stack = load_stack(state=tmp_path, port_offset=PORT_OFFSET)
+    started = Runner(stack=stack, state=tmp_path)
+    try:
+        yield started
     finally:
-        runner.send_signal(signal.SIGINT)
-        rest, _ = runner.communicate(timeout=120)
-        output.append(rest)
-    assert runner.returncode == 0, "".join(output)
-    assert not _listening(gateway.port)
-    assert not _listening(stack.infra_ports["LICHENG_NATS_PORT"])
-    assert not list((tmp_path / "run").glob("*.pid"))
+        if started.process is not None and started.process.poll() is None:
+            started.process.send_signal(signal.SIGINT)
+            started.wait_exit()
+        started.cli("down")
+
+
+def _outcomes_by_brief(gw: Gateway, base: str, who: str, term: dict[str, int]) -> dict[str, Any]:
+    listed = gw("GET", f"{base}/me/outcomes", who, params=term)
+    return {o["brief"]: o for o in listed}
+
+
+def _demo_term_is_there(gw: Gateway, base: str, term: dict[str, int]) -> None:
+    mine = gw("GET", f"{base}/me/outcomes", f"{SCHOOL}-s-110001", params=term)
+    assert sorted(o["status"] for o in mine) == ["certified", "draft", "failed", "submitted"]
+    failed = next(o for o in mine if o["status"] == "failed")
+    assert failed["fail_reason"] == "04"
+    assert failed["fail_explanation"]
+    assert [o["selected"] for o in mine if o["status"] == "certified"] == [True]
+    queue_ = gw("GET", f"{base}/certifications", f"{SCHOOL}-t-t002")
+    assert len(queue_) == 2  # 110001's 數學 and 110002's 國語文 wait for the teacher
+
+
+def _walk_a_term(gw: Gateway, base: str, term: dict[str, int]) -> None:
+    admin, teacher = f"{SCHOOL}-t-a001", f"{SCHOOL}-t-t002"
+    student, homeroom = f"{SCHOOL}-s-110002", f"{SCHOOL}-t-t001"
+    year, semester = term["academic_year"], term["semester"]
+
+    # 參數設定: the admin keeps the windows open and allows two selections.
+    params_url = f"{base}/parameters/{year}/{semester}"
+    current = gw("GET", params_url, admin)
+    now = datetime.now(UTC)
+    changed = gw(
+        "PUT",
+        params_url,
+        admin,
+        headers={"if-match": str(current["version"])},
+        json={
+            "upload_from": (now - timedelta(days=1)).isoformat(),
+            "upload_until": (now + timedelta(days=30)).isoformat(),
+            "certify_from": (now - timedelta(days=1)).isoformat(),
+            "certify_until": (now + timedelta(days=40)).isoformat(),
+            "selections_per_semester": 2,
+        },
+    )
+    assert changed["version"] == current["version"] + 1
+
+    # 修課紀錄: one more course (歷史) for the student.
+    records = (
+        "學年度,學期,學號,課程代碼,科目名稱,學分,開課年級,授課教師,修課類別\n"
+        f"{year},{semester},110002,{HISTORY},歷史,2,1,T002,學期課程\n"
+    ).encode()
+    imported = gw(
+        "POST",
+        f"{base}/course-records/imports",
+        admin,
+        params=term,
+        files={"file": ("修課紀錄.csv", records, "text/csv")},
+    )
+    assert imported, imported
+    courses = {c["subject_name"]: c for c in gw("GET", f"{base}/me/courses", student, params=term)}
+    assert {"歷史", "物理", "國語文"} <= set(courses)
+
+    # The student: an outcome with a PDF, one with a video link; both 送審.
+    essay = gw(
+        "POST",
+        f"{base}/outcomes",
+        student,
+        expect=201,
+        json={
+            "enrolment_id": courses["歷史"]["enrolment_id"],
+            "outcome_type": "書面報告",
+            "brief": "清代臺灣的開港通商",
+        },
+    )
+    gw(
+        "PUT",
+        f"{base}/outcomes/{essay['id']}/files/document",
+        student,
+        files={"file": ("報告.pdf", PDF, "application/pdf")},
+    )
+    video = gw(
+        "POST",
+        f"{base}/outcomes",
+        student,
+        expect=201,
+        json={
+            "enrolment_id": courses["物理"]["enrolment_id"],
+            "outcome_type": "實作作品",
+            "brief": "單擺週期實驗影片",
+            "video_url": "https://www.youtube.com/watch?v=abcdefghijk",
+        },
+    )
+    for outcome in (essay, video):
+        sent = gw("POST", f"{base}/outcomes/{outcome['id']}/submission", student)
+        assert sent["status"] == "submitted"
+
+    # The teacher: fails the essay with a reason and 說明, certifies the video.
+    waiting = {o["id"] for o in gw("GET", f"{base}/certifications", teacher)}
+    assert {essay["id"], video["id"]} <= waiting
+    failed = gw(
+        "POST",
+        f"{base}/outcomes/{essay['id']}/certification",
+        teacher,
+        json={"certified": False, "reason_code": "03", "explanation": "年代有誤，請再查證"},
+    )
+    assert (failed["status"], failed["fail_reason"]) == ("failed", "03")
+    certified = gw(
+        "POST", f"{base}/outcomes/{video['id']}/certification", teacher, json={"certified": True}
+    )
+    assert certified["status"] == "certified"
+
+    # The student sees why, revises and resubmits; the teacher certifies.
+    seen = _outcomes_by_brief(gw, base, student, term)["清代臺灣的開港通商"]
+    assert seen["fail_explanation"] == "年代有誤，請再查證"
+    revised = gw(
+        "PATCH",
+        f"{base}/outcomes/{essay['id']}",
+        student,
+        headers={"if-match": str(seen["version"])},
+        json={"brief": "清代臺灣的開港通商（1860 年後）"},
+    )
+    assert revised["status"] in ("draft", "failed")
+    assert gw("POST", f"{base}/outcomes/{essay['id']}/submission", student)["status"] == (
+        "submitted"
+    )
+    again = gw(
+        "POST", f"{base}/outcomes/{essay['id']}/certification", teacher, json={"certified": True}
+    )
+    assert again["status"] == "certified"
+
+    # 勾選 both, then the homeroom teacher sees the class.
+    chosen = gw(
+        "PUT",
+        f"{base}/me/selections",
+        student,
+        json={**term, "outcome_ids": [essay["id"], video["id"]]},
+    )
+    assert sorted(o["id"] for o in chosen) == sorted([essay["id"], video["id"]])
+    status = gw("GET", f"{base}/status/students", homeroom, params=term)
+    rows = {row["local_no"]: row for row in status["items"]}
+    assert set(rows) == {"110001", "110002", "110003"}  # class 101 only
+    row = rows["110002"]
+    assert (row["filled"], row["submitted"], row["certified"], row["selected"]) == (3, 1, 2, 2)
+
+
+def test_a_full_term_restart_and_rerun_through_the_embedded_stack(runner: Runner) -> None:
+    runner.start()
+    runner.wait_for("[stack] all ready")
+    assert any("demo term" in line and "outcomes in every state" in line for line in runner.output)
+    gateway = runner.url("gateway")
+    ready = httpx.get(f"{gateway}/readyz", timeout=5)
+    assert ready.status_code == 200, ready.text
+    assert "學習歷程檔案" in httpx.get(f"{gateway}/", timeout=5).text
+    gw = Gateway(gateway)
+    school = gw("GET", f"/api/identity/v1/schools/{SCHOOL}", f"{SCHOOL}-t-a001")
+    term = {"academic_year": school["academic_year"], "semester": school["semester"]}
+    base = f"/api/course-outcomes/v1/schools/{SCHOOL}"
+
+    _demo_term_is_there(gw, base, term)
+    _walk_a_term(gw, base, term)
+    assert runner.cli("status").returncode == 0
+
+    # A service killed under the runner: reported, restarted, answering again, nothing lost.
+    course = next(p for p in runner.stack.processes if p.name == "course-outcomes")
+    pid = int((runner.state / "run" / "course-outcomes.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    stopped = runner.wait_for("course-outcomes: process stopped", timeout=30)
+    assert "SIGKILL" in stopped
+    runner.wait_for("course-outcomes: back", timeout=90)
+    assert httpx.get(f"{course.url}/readyz", timeout=5).status_code == 200
+    assert len(_outcomes_by_brief(gw, base, f"{SCHOOL}-s-110002", term)) == 3
+
+    # `down` from another terminal: the runner stops everything and exits.
+    down = runner.cli("down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert runner.wait_exit() == 0, "".join(runner.output)
+    for process in runner.stack.processes:
+        assert not _listening(process.port), process.name
+    for port in runner.stack.infra_ports.values():
+        assert not _listening(port), port
+    assert not list((runner.state / "run").glob("*.pid"))
+
+    # `up` again on the same state: the user's work is kept, the demo is not seeded twice,
+    # and a token signed before the restart still works (the development key is kept).
+    token = gw.tokens[f"{SCHOOL}-s-110002"]
+    runner.output.clear()
+    runner.start()
+    runner.wait_for("[stack] all ready")
+    assert not any("outcomes in every state" in line for line in runner.output)
+    assert len(_outcomes_by_brief(gw, base, f"{SCHOOL}-s-110002", term)) == 3
+    assert gw.tokens[f"{SCHOOL}-s-110002"] == token
+    mine = gw("GET", f"{base}/me/outcomes", f"{SCHOOL}-s-110001", params=term)
+    assert len(mine) == 4
+    assert (
+        len(gw("GET", f"/api/identity/v1/schools/{SCHOOL}/students", f"{SCHOOL}-t-a001")["items"])
+        == 6
+    )
+
+    runner.process.send_signal(signal.SIGINT)  # type: ignore[union-attr]
+    assert runner.wait_exit() == 0, "".join(runner.output)
+    assert not _listening(runner.stack.infra_ports["LICHENG_NATS_PORT"])
+    assert _logged_errors(runner.state) == []

@@ -10,8 +10,8 @@ from licheng.identity.settings import Settings as IdentitySettings
 PRODUCTION_SECRETS = {
     "LICHENG_IDENTITY_ENVIRONMENT": "production",
     "LICHENG_IDENTITY_S3_SECRET_KEY": "a-real-secret-from-the-vault",
-    "LICHENG_IDENTITY_PII_ENCRYPTION_KEY": "cmVhbC1rZXktcmVhbC1rZXktcmVhbC1rZXktMzJi",
-    "LICHENG_IDENTITY_PII_INDEX_KEY": "another-real-index-key",
+    "LICHENG_IDENTITY_PII_ENCRYPTION_KEY": "cmVhbC1rZXktcmVhbC1rZXktcmVhbC1rZXktMzJiISE=",
+    "LICHENG_IDENTITY_PII_INDEX_KEY": "YW5vdGhlci1yZWFsLWluZGV4LWtleS0zMi1ieXRlcyE=",
     "LICHENG_IDENTITY_KEYCLOAK_CLIENT_SECRET": "real-client-secret",
     "LICHENG_IDENTITY_DEV_ISSUER_ENABLED": "false",
 }
@@ -41,6 +41,9 @@ def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) ->
         ("LICHENG_IDENTITY_PII_INDEX_KEY", "development-only-pii-index-key", "pii_index_key"),
         ("LICHENG_IDENTITY_DEV_ISSUER_ENABLED", "true", "development token issuer"),
         ("LICHENG_IDENTITY_KEYCLOAK_INITIAL_PASSWORD", "demo", "keycloak_initial_password"),
+        ("LICHENG_IDENTITY_PII_ENCRYPTION_KEY", "password1", "32 random bytes"),
+        ("LICHENG_IDENTITY_PII_INDEX_KEY", "c2hvcnQ=", "32 random bytes"),
+        ("LICHENG_IDENTITY_SEED_DEMO", "true", "demo data"),
     ],
 )
 def test_production_refuses_each_development_shortcut(
@@ -57,3 +60,23 @@ def test_development_keeps_defaults_and_own_prefix(monkeypatch: pytest.MonkeyPat
     settings = IdentitySettings()
     assert settings.environment == "development"
     assert settings.port == 9101
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_development_sign_in_is_off_and_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    secrets = {k: v for k, v in PRODUCTION_SECRETS.items() if "DEV_ISSUER" not in k}
+    _env(monkeypatch, {**secrets, "LICHENG_IDENTITY_ENVIRONMENT": environment})
+    assert IdentitySettings().dev_issuer_enabled is False
+    monkeypatch.setenv("LICHENG_IDENTITY_DEV_ISSUER_ENABLED", "true")
+    with pytest.raises(ValidationError, match="development token issuer"):
+        IdentitySettings()
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_development_sign_in_is_on_by_default_in_development_and_test(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    monkeypatch.setenv("LICHENG_IDENTITY_ENVIRONMENT", environment)
+    assert IdentitySettings().dev_issuer_enabled is True

@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             index_key=settings.pii_index_key.get_secret_value(),
         )
         if settings.dev_issuer_enabled:
-            app.state.dev_signer = RsaSigner()
+            key_file = settings.dev_issuer_key_file
+            app.state.dev_signer = RsaSigner.from_key_file(key_file) if key_file else RsaSigner()
         if settings.seed_demo:
             await seed_demo(app.state.session_factory, app.state.pii_cipher)
 

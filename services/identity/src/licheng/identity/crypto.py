@@ -18,7 +18,8 @@ NONCE_BYTES = 12
 
 
 def _key(material: str) -> bytes:
-    """A 32-byte key from settings: base64 of 32 bytes, or any passphrase (hashed)."""
+    """A 32-byte key from settings: base64 of 32 bytes, or (development only: the settings
+    refuse it elsewhere) a passphrase, hashed."""
     try:
         raw = base64.b64decode(material, validate=True)
     except ValueError:

@@ -1,4 +1,5 @@
-"""Demo data for the one-command local run: one school, its staff, classes and students.
+"""Demo data for the one-command local run: one school (in the current term), its staff,
+classes and students.
 
 Only ever enabled in development (`LICHENG_IDENTITY_SEED_DEMO=true`, refused in production);
 the people are fictitious and the 身分證號 are checksum-valid inventions.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.permissions import Role
+from licheng.contracts.schools import term_of
 from licheng.identity.crypto import PiiCipher
 from licheng.identity.grants import service as grants
 from licheng.identity.models import PersonKind
@@ -17,6 +19,7 @@ from licheng.identity.people import repository as people
 from licheng.identity.schools import repository as schools
 from licheng.identity.schools.service import AdminAppointment, SchoolCreate, create_school
 from licheng.kit.db import SessionFactory
+from licheng.kit.timeutil import TAIPEI, utcnow
 
 DEMO_SCHOOL = "011302"
 DEMO_ACCOUNTS = {
@@ -46,13 +49,14 @@ GRANTS = {"T002": Role.COURSE_TEACHER, "T003": Role.COURSE_SUBMITTER,
 
 
 async def _seed(session: AsyncSession, cipher: PiiCipher) -> None:
+    term = term_of(utcnow().astimezone(TAIPEI).date())
     await create_school(
         session,
         payload=SchoolCreate(
             code=DEMO_SCHOOL,
             name="歷程示範高級中學",
-            academic_year=115,
-            semester=1,
+            academic_year=term.academic_year,
+            semester=term.semester,
             admin=AdminAppointment(staff_no="A001", name="林管理", email="admin@demo.school.tw"),
         ),
         actor_id=None,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from pathlib import Path
 from typing import Self
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from licheng.kit.settings import Environment, ServiceSettings
+from licheng.kit.settings import RELAXED_ENVIRONMENTS, ServiceSettings
+
+
+def _is_32_random_bytes(material: str) -> bool:
+    try:
+        return len(base64.b64decode(material, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 class Settings(ServiceSettings):
@@ -26,18 +36,33 @@ class Settings(ServiceSettings):
     # Development and test only: the password new Keycloak users get so demos can sign in.
     keycloak_initial_password: str | None = None
     # The development token issuer (embedded mode): signs tokens for identity's own people.
-    dev_issuer_enabled: bool = True
+    # Unset = on in development and test, off elsewhere; turning it on elsewhere is refused.
+    dev_issuer_enabled: bool | None = None
     dev_password: str = "demo"  # noqa: S105  (development sign-in only; off in production)
+    # Where the development issuer keeps its signing key, so tokens survive a restart
+    # (unset: a new key at every start). Development and test only.
+    dev_issuer_key_file: Path | None = None
     # Development only: create the demo school and its people at start-up (the local run).
     seed_demo: bool = False
 
     @model_validator(mode="after")
-    def _no_development_shortcuts_in_production(self) -> Self:
-        if self.environment == Environment.PRODUCTION:
-            if self.dev_issuer_enabled:
-                raise ValueError("the development token issuer refuses to run in production")
-            if self.seed_demo:
-                raise ValueError("demo data is for development only")
-            if self.keycloak_initial_password:
-                raise ValueError("keycloak_initial_password is for development and test only")
+    def _no_development_shortcuts_outside_development(self) -> Self:
+        relaxed = self.environment in RELAXED_ENVIRONMENTS
+        if self.dev_issuer_enabled is None:
+            self.dev_issuer_enabled = relaxed
+        if relaxed:
+            return self
+        where = f"environment {self.environment.value}"
+        if self.dev_issuer_enabled:
+            raise ValueError(f"the development token issuer refuses to run in {where}")
+        if self.seed_demo:
+            raise ValueError(f"demo data is for development only, not {where}")
+        if self.keycloak_initial_password:
+            raise ValueError(f"keycloak_initial_password is for development and test, not {where}")
+        for name in ("pii_encryption_key", "pii_index_key"):
+            if not _is_32_random_bytes(getattr(self, name).get_secret_value()):
+                raise ValueError(
+                    f"{name} must be base64 of 32 random bytes in {where} "
+                    "(e.g. `openssl rand -base64 32`); passphrases are for development only"
+                )
         return self

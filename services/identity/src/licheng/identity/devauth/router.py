@@ -25,7 +25,7 @@ from licheng.kit.tokens import RsaSigner
 router = APIRouter(prefix=API + "/dev-auth", tags=["development sign-in"])
 OPERATOR_USERNAME = "operator"
 OPERATOR_PID = uuid.UUID("00000000-0000-4000-8000-00000000000d")
-TOKEN_LIFETIME_SECONDS = 8 * 3600
+TOKEN_LIFETIME_SECONDS = 15 * 60  # like Keycloak's access tokens: a revoked role stops soon
 
 
 class SignIn(BaseModel):
