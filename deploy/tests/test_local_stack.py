@@ -60,6 +60,7 @@ class Runner:
         )
         stdout = self.process.stdout
         assert stdout is not None
+
         def pump() -> None:
             with stdout:
                 for line in stdout:

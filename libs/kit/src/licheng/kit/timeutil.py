@@ -10,13 +10,19 @@ UTC text of one fixed shape, comparisons in SQL (`publish_from <= :now`) stay co
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy.engine import Dialect
 
 # The schools' own clock, for messages people read (Taiwan keeps UTC+8 all year, no DST).
 TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")
+
+
+# API input for a moment in time: an offset is required (422 naming the field otherwise), and
+# the value is normalised to UTC so answers show the instant the same way the database does.
+AwareUtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
 
 
 def utcnow() -> datetime:

@@ -6,24 +6,24 @@ import uuid
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.course_outcomes.models import OutcomeParameters
 from licheng.kit.audit import record_audit
 from licheng.kit.errors import Conflict, WindowClosed
 from licheng.kit.storage import DEFAULT_UPLOAD_POLICY, FileKind, UploadPolicy
-from licheng.kit.timeutil import TAIPEI, utcnow
+from licheng.kit.timeutil import TAIPEI, AwareUtcDatetime, utcnow
 
 DEFAULT_FILE_LIMITS = {kind.value: size for kind, size in DEFAULT_UPLOAD_POLICY.max_bytes.items()}
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 class ParametersUpdate(BaseModel):
-    upload_from: AwareDatetime | None = None
-    upload_until: AwareDatetime | None = None
-    certify_from: AwareDatetime | None = None
-    certify_until: AwareDatetime | None = None
+    upload_from: AwareUtcDatetime | None = None
+    upload_until: AwareUtcDatetime | None = None
+    certify_from: AwareUtcDatetime | None = None
+    certify_until: AwareUtcDatetime | None = None
     uploads_per_semester: int = Field(default=10, ge=1, le=100)
     selections_per_semester: int = Field(default=3, ge=0, le=20)
     files_per_outcome: int = Field(default=2, ge=1, le=10)

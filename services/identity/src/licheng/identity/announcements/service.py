@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.permissions import Role
@@ -13,15 +13,15 @@ from licheng.identity.announcements import repository
 from licheng.identity.models import Announcement, Audience
 from licheng.kit.audit import record_audit
 from licheng.kit.errors import BadRequest, Conflict, NotFound
-from licheng.kit.timeutil import utcnow
+from licheng.kit.timeutil import AwareUtcDatetime, utcnow
 
 
 class AnnouncementCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=20000)
     audience: Audience = Audience.ALL
-    publish_from: AwareDatetime | None = None
-    publish_until: AwareDatetime | None = None
+    publish_from: AwareUtcDatetime | None = None
+    publish_until: AwareUtcDatetime | None = None
 
     @model_validator(mode="after")
     def _window_in_order(self) -> AnnouncementCreate:
@@ -34,8 +34,8 @@ class AnnouncementUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     body: str | None = Field(default=None, min_length=1, max_length=20000)
     audience: Audience | None = None
-    publish_from: AwareDatetime | None = None
-    publish_until: AwareDatetime | None = None
+    publish_from: AwareUtcDatetime | None = None
+    publish_until: AwareUtcDatetime | None = None
 
 
 def _snapshot(item: Announcement) -> dict[str, Any]:

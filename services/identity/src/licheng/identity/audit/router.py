@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from licheng.contracts.permissions import Capability
 from licheng.identity.deps import SCHOOL
@@ -15,6 +15,7 @@ from licheng.kit.audit import query_audit
 from licheng.kit.db import SessionDep
 from licheng.kit.pagination import Page, PageParams, page_params
 from licheng.kit.permissions import Grant, require
+from licheng.kit.timeutil import AwareUtcDatetime
 
 router = APIRouter(prefix=SCHOOL, tags=["audit"])
 
@@ -38,8 +39,8 @@ async def read_audit(
     paging: Annotated[PageParams, Depends(page_params)],
     person_id: uuid.UUID | None = None,
     action: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: AwareUtcDatetime | None = None,
+    until: AwareUtcDatetime | None = None,
     grant: Grant = require(Capability.PERMISSIONS_MANAGE),
 ) -> Page[AuditPublic]:
     """Who changed what and when, newest first."""
