@@ -301,6 +301,13 @@ def test_a_full_term_restart_and_rerun_through_the_embedded_stack(runner: Runner
     assert ready.status_code == 200, ready.text
     assert "學習歷程檔案" in httpx.get(f"{gateway}/", timeout=5).text
     gw = Gateway(gateway)
+    try:
+        _term_restart_and_rerun(runner, gw)
+    finally:
+        gw.http.close()
+
+
+def _term_restart_and_rerun(runner: Runner, gw: Gateway) -> None:
     school = gw("GET", f"/api/identity/v1/schools/{SCHOOL}", f"{SCHOOL}-t-a001")
     term = {"academic_year": school["academic_year"], "semester": school["semester"]}
     base = f"/api/course-outcomes/v1/schools/{SCHOOL}"
