@@ -5,6 +5,7 @@ The services' import tests cover these through their own files; these pin the ge
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Sequence
@@ -14,10 +15,11 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from licheng.kit.errors import BadRequest, InvalidRows
+from licheng.kit.errors import BadRequest, InvalidRows, PayloadTooLarge
 from licheng.kit.tabular import (
     EMAIL,
     GRADES,
+    MAX_COLUMNS,
     MAX_ROWS,
     TEMPLATE_USAGE,
     Column,
@@ -27,16 +29,19 @@ from licheng.kit.tabular import (
     Sheet,
     Table,
     TableRow,
+    check_workbook,
     clean_text,
     decode_csv,
     header_key,
     header_name,
+    in_worker,
     normalise_cell,
     parse_grade,
     read_grade,
     read_table,
     template_workbook,
 )
+from licheng.kit.testing.workbooks import zip_bomb_xlsx
 
 CODE = Column("代碼", aliases=("編號",), max_length=4)
 NAME = Column("名稱")
@@ -315,3 +320,49 @@ def test_template_workbook_defaults() -> None:
     assert sheet.data_validations.dataValidation == []
     assert notes_sheet.column_dimensions["B"].width == 8
     assert notes_sheet.cell(row=4, column=1).value == TEMPLATE_USAGE
+
+
+# --- hostile workbooks -------------------------------------------------------------------------
+
+
+def test_a_zip_bomb_is_refused_before_it_is_opened() -> None:
+    bomb = zip_bomb_xlsx(["代碼"], [["甲"]], inflated_mib=300, member="xl/sharedStrings.xml")
+    assert len(bomb) < 2 * 1024 * 1024  # small on the wire
+    with pytest.raises(PayloadTooLarge) as refused:
+        read_table(bomb, "roster.xlsx")
+    assert refused.value.status_code == 413
+    assert refused.value.error_code == "workbook_too_large"
+    assert "解壓縮後過大" in refused.value.message
+
+
+def test_a_member_inflating_at_a_bomb_ratio_is_refused_even_under_the_size_caps() -> None:
+    bomb = zip_bomb_xlsx(["代碼"], [["甲"]], inflated_mib=20, member="xl/sharedStrings.xml")
+    with pytest.raises(BadRequest) as refused:
+        check_workbook(bomb)
+    assert refused.value.error_code == "workbook_suspicious"
+    assert "壓縮" in refused.value.message
+
+
+def test_an_ordinary_large_workbook_passes_the_guard() -> None:
+    rows: list[list[object]] = [[f"{110000 + n}", f"學生{n}", "101", n % 40] for n in range(20_000)]
+    data = xlsx_bytes([["學號", "姓名", "班級", "座號"], *rows])
+    check_workbook(data)
+    assert len(read_table(data, "students.xlsx").rows) == 20_000
+
+
+def test_too_many_columns_are_refused() -> None:
+    data = csv_bytes([[f"欄{n}" for n in range(MAX_COLUMNS + 1)], ["1"] * (MAX_COLUMNS + 1)])
+    with pytest.raises(BadRequest) as refused:
+        read_table(data, "wide.csv")
+    assert refused.value.error_code == "too_many_columns"
+
+
+async def test_parsing_in_a_worker_leaves_the_event_loop_free() -> None:
+    data = csv_bytes([["代碼"], *([str(i)] for i in range(MAX_ROWS))])
+    ticks = 0
+    parse = asyncio.create_task(in_worker(read_table, data, "big.csv"))
+    while not parse.done():
+        ticks += 1  # the loop keeps turning while the parse runs in its thread
+        await asyncio.sleep(0.001)
+    assert len((await parse).rows) == MAX_ROWS
+    assert ticks > 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -104,3 +105,33 @@ def test_window_check_names_the_window() -> None:
     with pytest.raises(WindowClosed) as unset:
         check_window(None, None, what="認證")
     assert "未設定" in unset.value.message
+
+
+async def test_concurrent_parameter_changes_have_one_winner(course_api: Any) -> None:
+    api = course_api
+    url = f"/api/course-outcomes/v1/schools/{api.school}/parameters/115/1"
+    submitter = api.as_roles("course_submitter")
+    first = [
+        api.client.put(
+            url, json={"uploads_per_semester": n}, headers={**submitter, "if-match": "0"}
+        )
+        for n in (5, 6, 7, 8)
+    ]
+    answers = await asyncio.gather(*first)
+    assert sorted(r.status_code for r in answers) == [200, 409, 409, 409], [r.text for r in answers]
+    stored = (await api.client.get(url, headers=submitter)).json()
+    assert stored["version"] == 1
+    winner = next(r.json() for r in answers if r.status_code == 200)
+    assert stored["uploads_per_semester"] == winner["uploads_per_semester"]
+
+    again = [
+        api.client.put(
+            url, json={"uploads_per_semester": n}, headers={**submitter, "if-match": "1"}
+        )
+        for n in (11, 12, 13, 14)
+    ]
+    answers = await asyncio.gather(*again)
+    assert sorted(r.status_code for r in answers) == [200, 409, 409, 409], [r.text for r in answers]
+    assert {r.json()["error"] for r in answers if r.status_code == 409} == {"version_conflict"}
+    stored = (await api.client.get(url, headers=submitter)).json()
+    assert stored["version"] == 2

@@ -41,6 +41,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # Let SQLAlchemy, not the driver, start transactions (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # Every transaction takes the write lock when it starts, waiting (busy_timeout) for the one
+    # before it. A deferred transaction that read first and writes later would instead fail at
+    # once with "database is locked" when another wrote in between (its snapshot is stale);
+    # this way a versioned update reads the newest row and its `WHERE version = …` decides.
+    # The embedded run serves one school from one process: serial writes are no bottleneck.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -50,6 +61,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         url,
@@ -85,6 +97,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": commit runs before the response is sent, so a failed commit is an error
 # response rather than a 200 for data that was never stored.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def version_column() -> sa.Column[int]:
+    """A row version that SQLAlchemy checks and bumps on every ORM update.
+
+    Pass the same column to the model's `version_id_col` mapper argument: each flush of a
+    changed row is then one `UPDATE … WHERE id = … AND version = :read` that sets
+    `version = :read + 1`; when another writer got there first no row matches and the flush
+    raises `StaleDataError`, which the error handler answers with 409 `version_conflict`.
+    """
+    return sa.Column("version", sa.Integer(), nullable=False)
 
 
 def enum_column(enum: type[StrEnum], *, nullable: bool = False, length: int = 20) -> sa.Column[Any]:

@@ -12,7 +12,12 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from licheng.kit.safe_errors import constraint_of, safe_message, safe_traceback
 
 log = structlog.get_logger("licheng.errors")
 
@@ -203,8 +208,52 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+def _database_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # A unique or foreign-key violation that a service did not check for first is a race
+    # (two identical writes at once) or a clash with existing data: a conflict, never a crash.
+    log.warning(
+        "request.conflict",
+        path=request.url.path,
+        exc_type=type(exc).__name__,
+        constraint=constraint_of(exc),
+    )
+    body = {
+        "error": "conflict",
+        "message": "資料與現有資料衝突（可能是同時送出的重複要求），請重新整理後再試",
+        "detail": None,
+    }
+    return JSONResponse(body, status_code=409)
+
+
+async def _stale_data(request: Request, exc: Exception) -> JSONResponse:
+    # A versioned row changed between our read and our conditional UPDATE: the other writer won.
+    log.info("request.version_conflict", path=request.url.path)
+    body = {
+        "error": "version_conflict",
+        "message": "資料已被其他人修改，請重新整理後再試",
+        "detail": None,
+    }
+    return JSONResponse(body, status_code=409)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("request.crashed", path=request.url.path, exc_type=type(exc).__name__)
+    if _database_unavailable(exc):
+        log.warning("request.unavailable", path=request.url.path, error=safe_message(exc))
+        return JSONResponse(ServiceUnavailable().body(), status_code=503)
+    # The traceback goes to the log only, without a database error's message (it may hold
+    # the failed statement's values: names, 學號).
+    log.error(
+        "request.crashed",
+        path=request.url.path,
+        exc_type=type(exc).__name__,
+        exception=safe_traceback(exc),
+    )
     body = {"error": "internal_error", "message": "系統發生錯誤，請稍後再試", "detail": None}
     return JSONResponse(body, status_code=500)
 
@@ -214,4 +263,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(StaleDataError, _stale_data)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -29,6 +29,7 @@ from licheng.contracts.events import EventEnvelope, dead_letter_subject
 from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
 from licheng.kit.metrics import EVENTS_HANDLED
+from licheng.kit.safe_errors import safe_message
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 log = structlog.get_logger("licheng.inbox")
@@ -180,7 +181,7 @@ class ConsumerRunner:
         self, message: Msg, envelope: EventEnvelope, exc: Exception
     ) -> None:
         delivered = message.metadata.num_delivered or 1
-        reason = f"{type(exc).__name__}: {exc}"[:500]
+        reason = safe_message(exc)[:500]
         if delivered >= self.spec.max_deliver:
             await self._dead_letter(message, envelope, reason)
             return

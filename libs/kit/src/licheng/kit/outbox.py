@@ -25,6 +25,7 @@ from licheng.contracts.events import EventEnvelope
 from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
 from licheng.kit.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from licheng.kit.safe_errors import safe_traceback
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 log = structlog.get_logger("licheng.outbox")
@@ -160,8 +161,12 @@ class OutboxRelay:
                     "outbox.relay_round_failed", service=self._service, error=type(exc).__name__
                 )
                 published, failures = 0, failures + 1
-            except Exception:  # the relay must outlive any single bad round
-                log.exception("outbox.relay_round_crashed", service=self._service)
+            except Exception as exc:  # the relay must outlive any single bad round
+                log.error(
+                    "outbox.relay_round_crashed",
+                    service=self._service,
+                    exception=safe_traceback(exc),
+                )
                 published, failures = 0, failures + 1
             if self.stopping():
                 return

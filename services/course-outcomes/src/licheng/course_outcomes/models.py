@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from licheng.kit.db import enum_column
+from licheng.kit.db import enum_column, version_column
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 
@@ -91,10 +91,14 @@ class Enrolment(SQLModel, table=True):
     retake_method: str | None = Field(default=None, max_length=20)
 
 
+_PARAMETERS_VERSION = version_column()
+
+
 class OutcomeParameters(SQLModel, table=True):
     """參數設定 of one school and term."""
 
     __tablename__ = "outcome_parameters"
+    __mapper_args__ = {"version_id_col": _PARAMETERS_VERSION}  # conditional UPDATE on every flush
 
     school_code: str = Field(primary_key=True, max_length=6)
     academic_year: int = Field(primary_key=True)
@@ -111,7 +115,7 @@ class OutcomeParameters(SQLModel, table=True):
     brief_max_chars: int = 100
     # {"pdf": 4194304, ...}: allowed kinds and their byte limits.
     file_limits: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
-    version: int = 1
+    version: int = Field(default=1, sa_column=_PARAMETERS_VERSION)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
 
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from licheng.kit.db import enum_column
+from licheng.kit.db import enum_column, version_column
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 
@@ -41,10 +41,14 @@ class School(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
 
 
+_PERSON_VERSION = version_column()
+
+
 class Person(SQLModel, table=True):
     """A student or a staff member of one school."""
 
     __tablename__ = "person"
+    __mapper_args__ = {"version_id_col": _PERSON_VERSION}  # conditional UPDATE on every flush
     __table_args__ = (sa.UniqueConstraint("school_code", "kind", "local_no"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -64,7 +68,7 @@ class Person(SQLModel, table=True):
     national_id_enc: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary()))
     national_id_index: str | None = Field(default=None, max_length=64, index=True)
     birth_date_enc: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary()))
-    version: int = 1
+    version: int = Field(default=1, sa_column=_PERSON_VERSION)
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
 
@@ -93,8 +97,12 @@ class RoleGrant(SQLModel, table=True):
     granted_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
 
 
+_ANNOUNCEMENT_VERSION = version_column()
+
+
 class Announcement(SQLModel, table=True):
     __tablename__ = "announcement"
+    __mapper_args__ = {"version_id_col": _ANNOUNCEMENT_VERSION}  # conditional UPDATE on every flush
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     school_code: str = Field(max_length=6, index=True, foreign_key="school.code")
@@ -106,6 +114,6 @@ class Announcement(SQLModel, table=True):
         default=None, sa_column=tz_datetime_column(nullable=True)
     )
     created_by: uuid.UUID | None = None
-    version: int = 1
+    version: int = Field(default=1, sa_column=_ANNOUNCEMENT_VERSION)
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())

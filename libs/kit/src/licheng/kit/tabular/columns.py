@@ -117,14 +117,19 @@ class RowReader:
         return None if position is None else self._cells[position]
 
     def text(self, column: Column, *, identifier: bool = False) -> str | None:
-        """The cell as text; reports `required` when a required cell is empty, or `too_long`."""
+        """The cell as text; reports `required` when a required cell is empty, or `too_long`.
+
+        `identifier=True` (學號, 教師編號, codes): NFKC-folded and upper-cased.
+        """
         if not self.sheet.has(column):
             self.failed = self.failed or column.required
             return None
         value = self.cell(column)
         text = value.isoformat() if isinstance(value, date) else value
         if text is not None and identifier:
-            text = clean_text(unicodedata.normalize("NFKC", text)) or None
+            # Codes and numbers compare case-blind (學號 9b0001 is 9B0001; sign-in names are
+            # made from them): full-width folded by NFKC, letters upper-cased.
+            text = clean_text(unicodedata.normalize("NFKC", text)).upper() or None
         if text is None:
             if column.required:
                 self.error(column, "required", f"「{self.sheet.label(column)}」不可空白")

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import openpyxl
 
 from licheng.kit.errors import BadRequest
+from licheng.kit.tabular.guard import MAX_COLUMNS, check_workbook
 
 Cell = str | date | None
 """A normalised cell: stripped text (numbers as their digits), a date from a date cell, or None."""
@@ -105,6 +106,11 @@ def _build(sheet: str, raw_rows: Iterable[Iterable[object]], max_rows: int) -> T
         header_cells.pop()
     header = tuple(header_name(cell) for cell in header_cells)
     width = len(header)
+    if width > MAX_COLUMNS:
+        raise BadRequest(
+            f"標題列有 {width} 欄，超過 {MAX_COLUMNS} 欄的上限；請只保留要匯入的欄位",
+            code="too_many_columns",
+        )
     rows: list[TableRow] = []
     for number, raw in enumerate(iterator, start=2):
         cells = tuple(normalise_cell(value) for value, _ in zip(raw, range(width), strict=False))
@@ -119,6 +125,7 @@ def _build(sheet: str, raw_rows: Iterable[Iterable[object]], max_rows: int) -> T
 def _read_xlsx(data: bytes, max_rows: int) -> Table:
     if not data.startswith(_ZIP_MAGIC):
         raise _unreadable("檔案不是有效的 Excel（.xlsx）活頁簿，可能已損毀")
+    check_workbook(data)  # before openpyxl decompresses anything
     with warnings.catch_warnings():
         # Styles and extensions openpyxl does not know are irrelevant to the values we read.
         warnings.simplefilter("ignore")
@@ -158,7 +165,10 @@ def _read_csv(data: bytes, sheet: str, max_rows: int) -> Table:
 def read_table(data: bytes, filename: str, *, max_rows: int = MAX_ROWS) -> Table:
     """Read the first sheet of an xlsx file, or a CSV file, chosen by the file name's extension.
 
-    Files with more than `max_rows` non-empty data rows are refused (400 `too_many_rows`).
+    Files with more than `max_rows` non-empty data rows (400 `too_many_rows`) or `MAX_COLUMNS`
+    header columns (400 `too_many_columns`) are refused, and workbooks that would inflate too far
+    (413 `workbook_too_large`, 400 `workbook_suspicious`) are refused before they are opened.
+    CPU-heavy: call it from async code through `in_worker`.
     """
     if not data:
         raise _unreadable("檔案是空的")

@@ -22,6 +22,7 @@ from licheng.course_outcomes.models import CourseSection, Enrolment, PersonKind
 from licheng.course_outcomes.roster import repository as roster
 from licheng.kit.audit import record_audit
 from licheng.kit.outbox import publish_event
+from licheng.kit.tabular import in_worker
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,10 @@ async def import_course_records(
     """Upsert a term's sections and enrolments from the school system's export."""
     students = await roster.local_numbers(session, school_code, PersonKind.STUDENT)
     teachers = await roster.local_numbers(session, school_code, PersonKind.STAFF)
-    parsed = parse_course_records(
-        read_course_table(data, filename),
+    table = await in_worker(read_course_table, data, filename)
+    parsed = await in_worker(
+        parse_course_records,
+        table,
         term=(academic_year, semester),
         known_student_nos=set(students),
         known_teacher_nos=set(teachers),

@@ -99,7 +99,6 @@ async def put(
     for field, value in update.model_dump(exclude={"file_limits"}).items():
         setattr(stored, field, value)
     stored.file_limits = {kind.value: size for kind, size in update.file_limits.items()}
-    stored.version = current_version + 1
     stored.updated_at = utcnow()
     await session.flush()
     record_audit(

@@ -103,7 +103,6 @@ async def update(
         setattr(item, field, value)
     if item.publish_until and item.publish_until <= item.publish_from:
         raise BadRequest("下架時間必須晚於上架時間", code="window_invalid")
-    item.version += 1
     item.updated_at = utcnow()
     await session.flush()
     record_audit(

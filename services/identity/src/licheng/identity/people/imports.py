@@ -26,7 +26,7 @@ from licheng.identity.models import EnrolmentStatus, Person, PersonKind, SchoolC
 from licheng.identity.people import repository
 from licheng.kit.audit import record_audit
 from licheng.kit.outbox import publish_event
-from licheng.kit.tabular import raise_invalid_rows
+from licheng.kit.tabular import in_worker, raise_invalid_rows
 from licheng.kit.timeutil import utcnow
 
 NATIONAL_ID = "national_id"
@@ -71,7 +71,7 @@ def _person_to_write(
     local_no: str,
     name: str,
 ) -> Person:
-    """The existing person with its version bumped, or a new one added to the session."""
+    """The existing person (its version is checked and bumped by the flush) or a new one."""
     if person is None:
         person = Person(
             school_code=school_code,
@@ -82,7 +82,6 @@ def _person_to_write(
         )
         session.add(person)
     else:
-        person.version += 1
         person.updated_at = utcnow()
         person.name = name
     return person
@@ -122,8 +121,8 @@ async def import_students(
 ) -> ImportSummary:
     """Upsert students by 學號."""
     classes = await repository.classes_by_code(session, school_code)
-    table = read_table(data, filename)
-    parsed = parse_students(table, known_class_codes=set(classes))
+    table = await in_worker(read_table, data, filename)
+    parsed = await in_worker(parse_students, table, known_class_codes=set(classes))
     errors = list(parsed.errors)
     existing = await repository.people_by_local_no(session, school_code, PersonKind.STUDENT)
     indexes = {r.row: cipher.blind_index(r.national_id, context=NATIONAL_ID) for r in parsed.rows}
@@ -203,7 +202,7 @@ async def import_staff(
     actor_id: uuid.UUID | None,
 ) -> ImportSummary:
     """Upsert staff by 教師編號."""
-    parsed = parse_staff(read_table(data, filename))
+    parsed = await in_worker(parse_staff, await in_worker(read_table, data, filename))
     parsed.raise_for_errors()
     existing = await repository.people_by_local_no(session, school_code, PersonKind.STAFF)
     created = updated = 0
@@ -238,7 +237,8 @@ async def import_classes(
 ) -> ImportSummary:
     """Upsert classes by 班級代碼, with their 導師."""
     staff = await repository.people_by_local_no(session, school_code, PersonKind.STAFF)
-    parsed = parse_classes(read_table(data, filename), known_staff_nos=set(staff))
+    table = await in_worker(read_table, data, filename)
+    parsed = await in_worker(parse_classes, table, known_staff_nos=set(staff))
     parsed.raise_for_errors()
     existing = await repository.classes_by_code(session, school_code)
     created = updated = 0

@@ -35,7 +35,6 @@ async def update_contact(session: AsyncSession, *, grant: Grant, update: Profile
         return person
     for field, value in changes.items():
         setattr(person, field, value)
-    person.version += 1
     person.updated_at = utcnow()
     await session.flush()
     record_audit(

@@ -1,0 +1,44 @@
+"""Hostile workbooks for the importers' tests: real xlsx files with a member that inflates."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import openpyxl
+
+MIB = 1024 * 1024
+
+
+def _workbook(header: list[str], rows: list[list[object]]) -> bytes:
+    book = openpyxl.Workbook()  # not write-only: it keeps its text in xl/sharedStrings.xml
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def zip_bomb_xlsx(
+    header: list[str], rows: list[list[object]], *, inflated_mib: int, member: str
+) -> bytes:
+    """A valid workbook whose `member` (e.g. xl/sharedStrings.xml) is replaced by `inflated_mib`
+    MiB of one repeated character: a few hundred KB on the wire, huge once opened."""
+    original = zipfile.ZipFile(io.BytesIO(_workbook(header, rows)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for info in original.infolist():
+            if info.filename != member:
+                bomb.writestr(info, original.read(info.filename))
+        with bomb.open(member, "w", force_zip64=True) as handle:
+            handle.write(b'<?xml version="1.0" encoding="UTF-8"?>')
+            handle.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            handle.write(b"<si><t>")
+            chunk = b"a" * MIB
+            for _ in range(inflated_mib):
+                handle.write(chunk)
+            handle.write(b"</t></si></sst>")
+    return out.getvalue()
