@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import uuid
+from typing import ClassVar
 
 import nats
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import STREAMS, EventEnvelope
+from licheng.contracts.events import STREAMS, Event, EventPayload
 from licheng.kit.db import create_engine, create_session_factory
 from licheng.kit.inbox import ConsumerRunner, ConsumerSpec
 
@@ -29,14 +30,18 @@ effects = sa.Table(
     sa.Column("event_id", sa.Uuid, nullable=False),  # deliberately not unique: dupes would show
     sa.Column("value", sa.Integer, nullable=False),
 )
-SUBJECT_FILTER = "identity.*.person.upserted"
 
 
-async def apply_effect(session: AsyncSession, envelope: EventEnvelope) -> None:
+class EffectRequested(EventPayload):
+    """A test-only event type (the catalog lists only the contracts' own)."""
+
+    event_type: ClassVar[str] = "identity.effect.requested"
+    n: int
+
+
+async def apply_effect(session: AsyncSession, event: Event[EffectRequested]) -> None:
     """The effect: one row per event."""
-    await session.exec(
-        sa.insert(effects).values(event_id=envelope.id, value=int(envelope.data["n"]))
-    )
+    await session.exec(sa.insert(effects).values(event_id=event.id, value=event.data.n))
 
 
 def spec(durable: str, *, ack_wait: float = 2.0) -> ConsumerSpec:
@@ -44,8 +49,7 @@ def spec(durable: str, *, ack_wait: float = 2.0) -> ConsumerSpec:
     return ConsumerSpec(
         durable=durable,
         stream=STREAMS["identity"].name,
-        filter_subjects=[SUBJECT_FILTER],
-        handler=apply_effect,
+        handlers={EffectRequested: apply_effect},
         ack_wait_seconds=ack_wait,
         backoff_seconds=(0.1,),
     )

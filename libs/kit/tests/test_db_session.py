@@ -13,7 +13,7 @@ from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel, select
 
-from licheng.contracts.events import STREAMS, EventEnvelope, EventType
+from licheng.contracts.events import STREAMS, OutcomesTermReopened
 from licheng.kit.audit import AuditEntry, record_audit
 from licheng.kit.db import SessionDep, create_engine, create_session_factory
 from licheng.kit.errors import Conflict, install_error_handlers
@@ -52,9 +52,9 @@ def _app(engine: AsyncEngine) -> FastAPI:
         )
         record_event(
             session,
-            EventEnvelope(
-                type=EventType.OUTCOME_UPDATED, school_code="011302", data={"id": outcome}
-            ),
+            OutcomesTermReopened(
+                submission_id=uuid.uuid4(), academic_year=115, semester=1
+            ).envelope(school_code="011302", actor_id=None),
         )
         await session.flush()
         if outcome == "refused":

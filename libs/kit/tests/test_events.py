@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from licheng.contracts.events import STREAMS, EventEnvelope, EventType, dead_letter_subject
+from licheng.contracts.events import STREAMS, Event, EventEnvelope, dead_letter_subject
 from licheng.kit.audit import AuditEntry
 from licheng.kit.db import SessionFactory, create_engine, create_session_factory
 from licheng.kit.events import connect_nats, ensure_streams
@@ -45,9 +46,7 @@ effects: sa.Table = consumer_script.effects
 
 
 def _event(n: int) -> EventEnvelope:
-    return EventEnvelope(
-        type=EventType.PERSON_UPSERTED, school_code="011302", data={"n": n, "student_no": str(n)}
-    )
+    return consumer_script.EffectRequested(n=n).envelope(school_code="011302", actor_id=None)
 
 
 @pytest.fixture
@@ -103,7 +102,7 @@ async def test_events_are_published_only_when_the_change_commits(
     assert (published, complete) == (1, True)
     info = await js.stream_info(STREAMS["identity"].name)
     assert info.state.messages == 1
-    message = await js.get_last_msg(STREAMS["identity"].name, "identity.011302.person.upserted")
+    message = await js.get_last_msg(STREAMS["identity"].name, "identity.011302.effect.requested")
     assert EventEnvelope.model_validate_json(message.data or b"").data["n"] == 2
     assert message.headers
     assert message.headers.get("Nats-Msg-Id")
@@ -209,7 +208,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered(
     await ensure_streams(js, "identity")
     attempts = 0
 
-    async def always_fails(_session: object, _envelope: EventEnvelope) -> None:
+    async def always_fails(_session: object, _event: Event[Any]) -> None:
         nonlocal attempts
         attempts += 1
         raise RuntimeError("the read model rejects this")
@@ -220,8 +219,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered(
         spec=ConsumerSpec(
             durable=durable,
             stream=STREAMS["identity"].name,
-            filter_subjects=["identity.*.person.upserted"],
-            handler=always_fails,  # type: ignore[arg-type]
+            handlers={consumer_script.EffectRequested: always_fails},
             max_deliver=3,
             backoff_seconds=(0.1,),
         ),
@@ -264,7 +262,7 @@ async def test_poison_and_malformed_messages_go_straight_to_dead_letters(
     await ensure_streams(js, "identity")
     calls = 0
 
-    async def refuses(_session: object, _envelope: EventEnvelope) -> None:
+    async def refuses(_session: object, _event: Event[Any]) -> None:
         nonlocal calls
         calls += 1
         raise PoisonMessage("unknown job type")
@@ -275,23 +273,25 @@ async def test_poison_and_malformed_messages_go_straight_to_dead_letters(
         spec=ConsumerSpec(
             durable=durable,
             stream=STREAMS["identity"].name,
-            filter_subjects=["identity.*.person.upserted"],
-            handler=refuses,  # type: ignore[arg-type]
+            handlers={consumer_script.EffectRequested: refuses},
         ),
         session_factory=create_session_factory(engine),
         jetstream=js,
     )
     envelope = _event(1)
     await js.publish(envelope.subject, envelope.model_dump_json().encode())
-    await js.publish("identity.011302.person.upserted", b"{not json")
+    await js.publish(envelope.subject, b"{not json")
+    # The right type, but data its model refuses: poison at once, the handler never sees it.
+    wrong = EventEnvelope(type=envelope.type, school_code="011302", data={"n": "many"})
+    await js.publish(wrong.subject, wrong.model_dump_json().encode())
     runner.start()
     try:
-        first = await dead.next_msg(timeout=10)
-        second = await dead.next_msg(timeout=10)
+        dead_letters = [await dead.next_msg(timeout=10) for _ in range(3)]
     finally:
         await runner.stop()
     assert calls == 1
-    assert first.headers
-    assert "poison" in first.headers["Licheng-Error"]
-    assert second.headers
-    assert "malformed" in second.headers["Licheng-Error"]
+    errors = [m.headers["Licheng-Error"] for m in dead_letters if m.headers]
+    assert len(errors) == 3
+    assert any("poison" in e and "unknown job type" in e for e in errors)
+    assert any("malformed" in e for e in errors)
+    assert any("does not match its model" in e for e in errors)

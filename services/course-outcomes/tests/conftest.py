@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 
-from licheng.contracts.events import EventEnvelope, EventType
+from licheng.contracts.events import EventPayload, PersonUpserted
 from licheng.course_outcomes.app import create_app
 from licheng.course_outcomes.cli import MIGRATIONS_DIR
 from licheng.course_outcomes.settings import Settings
@@ -42,20 +42,23 @@ class CourseApi:
     ) -> uuid.UUID:
         """Publish identity's person.upserted, as identity would."""
         person_id = uuid.uuid4()
-        envelope = EventEnvelope(
-            type=EventType.PERSON_UPSERTED,
-            school_code=self.school,
-            data={
-                "person_id": str(person_id),
-                "kind": kind,
-                "local_no": local_no,
-                "name": name,
-                "class_code": class_code,
-                "status": "在籍" if kind == "student" else None,
-            },
+        await self.publish(
+            PersonUpserted(
+                person_id=person_id,
+                kind="student" if kind == "student" else "staff",
+                local_no=local_no,
+                name=name,
+                username=f"{self.school}-{local_no}".lower(),
+                class_code=class_code,
+                status="在籍" if kind == "student" else None,
+            )
         )
-        await self.nats.jetstream().publish(envelope.subject, envelope.model_dump_json().encode())
         return person_id
+
+    async def publish(self, payload: EventPayload) -> None:
+        """Publish another service's event on NATS, as that service's relay would."""
+        envelope = payload.envelope(school_code=self.school, actor_id=None)
+        await self.nats.jetstream().publish(envelope.subject, envelope.model_dump_json().encode())
 
     async def eventually(self, check: Callable[[], Awaitable[bool]], what: str) -> None:
         """Wait (up to 15 s) until `check` holds."""

@@ -11,7 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import select
 
-from licheng.contracts.events import EventEnvelope, EventType
+from licheng.contracts.events import (
+    ClassUpserted,
+    EventEnvelope,
+    OutcomesTermLocked,
+    SubmissionRequested,
+)
+from licheng.contracts.rosters import RosterCode
 from licheng.course_outcomes.models import KnownPerson, OutcomeFile
 from licheng.kit.outbox import OutboxMessage
 
@@ -352,17 +358,14 @@ async def test_submission_request_locks_the_term_until_reopened(course_api: Any)
     term = await _term(course_api)
     outcome = await _new_outcome(term)
     submission = uuid.uuid4()
-    request = EventEnvelope(
-        type=EventType.SUBMISSION_REQUESTED,
-        school_code=term.api.school,
-        data={
-            "submission_id": str(submission),
-            "roster_code": "26",
-            "academic_year": 115,
-            "semester": 1,
-        },
+    await term.api.publish(
+        SubmissionRequested(
+            submission_id=submission,
+            roster_code=RosterCode.COURSE_OUTCOMES,
+            academic_year=115,
+            semester=1,
+        )
     )
-    await term.api.nats.jetstream().publish(request.subject, request.model_dump_json().encode())
     url = f"{term.base}/outcomes/{outcome['id']}"
 
     async def locked() -> bool:
@@ -387,7 +390,8 @@ async def test_submission_request_locks_the_term_until_reopened(course_api: Any)
             .all()
         )
     assert len(payloads) == 1
-    assert EventEnvelope.model_validate_json(payloads[0]).data["high_water_mark"] > 0
+    locked_event = EventEnvelope.model_validate_json(payloads[0])
+    assert OutcomesTermLocked.model_validate(locked_event.data).high_water_mark > 0
 
     not_admin = await term.api.client.post(
         f"{term.base}/terms/115/1/reopen", headers=term.submitter()
@@ -442,12 +446,11 @@ async def test_status_counts_for_staff_homeroom_and_teachers(course_api: Any) ->
     extra = await term.api.announce_person(
         kind="student", local_no="110003", name="張同學", class_code="102"
     )
-    homeroom = EventEnvelope(
-        type=EventType.CLASS_UPSERTED,
-        school_code=term.api.school,
-        data={"class_code": "101", "grade": 1, "homeroom_person_id": str(term.teacher_a)},
+    await term.api.publish(
+        ClassUpserted(
+            class_id=uuid.uuid4(), class_code="101", grade=1, homeroom_person_id=term.teacher_a
+        )
     )
-    await term.api.nats.jetstream().publish(homeroom.subject, homeroom.model_dump_json().encode())
 
     async def ready() -> bool:
         return await _known(term.api) == 5

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -25,7 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventEnvelope, dead_letter_subject
+from licheng.contracts.events import (
+    Event,
+    EventEnvelope,
+    EventPayload,
+    dead_letter_subject,
+    subject_filter_of,
+)
 from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
 from licheng.kit.metrics import EVENTS_HANDLED
@@ -39,7 +46,8 @@ class PoisonMessage(Exception):
     """Raised by a handler for a message no retry can fix: it is dead-lettered at once."""
 
 
-EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+EventHandler = Callable[[AsyncSession, Event[Any]], Awaitable[None]]
+"""Applies one event (its data parsed into the type's payload model) in the given session."""
 
 
 class InboxMessage(SQLModel, table=True):
@@ -62,16 +70,42 @@ async def _already_handled(session: AsyncSession, consumer: str, event_id: uuid.
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """A durable pull consumer and the handler that applies its events."""
+    """A durable pull consumer and the handler of each event type it takes.
+
+    It subscribes to exactly the subjects of the handled types (`filter_subjects` overrides
+    that, e.g. for a work queue). An event whose data does not parse into its type's model, or
+    of a type nobody handles here, is poison: dead-lettered at once, never retried.
+    """
 
     durable: str
     stream: str
-    filter_subjects: Sequence[str]
-    handler: EventHandler
+    handlers: Mapping[type[EventPayload], EventHandler]
+    filter_subjects: Sequence[str] = ()
     max_deliver: int = 5
     backoff_seconds: Sequence[float] = field(default=(1.0, 5.0, 30.0, 120.0))
     ack_wait_seconds: float = 30.0
     batch_size: int = 20
+
+    @property
+    def subjects(self) -> list[str]:
+        """The subjects the consumer filters on."""
+        if self.filter_subjects:
+            return list(self.filter_subjects)
+        return [subject_filter_of(payload) for payload in self.handlers]
+
+    def parse(self, envelope: EventEnvelope) -> tuple[EventHandler, Event[Any]]:
+        """The handler for `envelope` and the event with its data parsed; PoisonMessage if not."""
+        for payload, handler in self.handlers.items():
+            if payload.event_type == envelope.type:
+                try:
+                    data = payload.model_validate(envelope.data)
+                except ValidationError as exc:
+                    raise PoisonMessage(
+                        f"{envelope.type} data does not match its model "
+                        f"({exc.error_count()} errors)"
+                    ) from None
+                return handler, Event(envelope=envelope, data=data)
+        raise PoisonMessage(f"no handler for {envelope.type} in {self.durable}")
 
 
 class ConsumerRunner:
@@ -96,7 +130,7 @@ class ConsumerRunner:
             ack_wait=self.spec.ack_wait_seconds,
             # One more than ours: we dead-letter on the last delivery ourselves.
             max_deliver=self.spec.max_deliver + 1,
-            filter_subjects=list(self.spec.filter_subjects),
+            filter_subjects=self.spec.subjects,
         )
         await self._js.add_consumer(self.spec.stream, config=config)
 
@@ -160,10 +194,11 @@ class ConsumerRunner:
         EVENTS_HANDLED.labels(self.spec.durable, outcome).inc()
 
     async def _apply(self, envelope: EventEnvelope) -> str:
+        handler, event = self.spec.parse(envelope)
         async with self._session_factory() as session:
             if await _already_handled(session, self.spec.durable, envelope.id):
                 return "duplicate"
-            await self.spec.handler(session, envelope)
+            await handler(session, event)
             session.add(
                 InboxMessage(
                     consumer=self.spec.durable, event_id=envelope.id, subject=envelope.subject

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import uuid
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -21,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventEnvelope
+from licheng.contracts.events import EventEnvelope, EventPayload
 from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
 from licheng.kit.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
@@ -64,14 +63,13 @@ def record_event(session: AsyncSession, envelope: EventEnvelope) -> None:
 
 def publish_event(
     session: AsyncSession,
+    payload: EventPayload,
     *,
-    event_type: str,
     school_code: str,
     actor_id: uuid.UUID | None,
-    data: dict[str, Any],
 ) -> EventEnvelope:
-    """Build an event and write it to the outbox in the caller's transaction."""
-    envelope = EventEnvelope(type=event_type, school_code=school_code, actor_id=actor_id, data=data)
+    """Write `payload` as an event to the outbox in the caller's transaction."""
+    envelope = payload.envelope(school_code=school_code, actor_id=actor_id)
     record_event(session, envelope)
     return envelope
 

@@ -7,6 +7,7 @@ see; "own", "own class" and "own courses" are resolved by the owning service.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +53,25 @@ def authorize(principal: Principal, school_code: str, capability: Capability) ->
     return Grant(principal, school_code, capability, scopes, roles)
 
 
-def require(capability: Capability) -> Any:
-    """A dependency granting `capability` in the path's school, e.g. `Depends(require(...))`."""
+def grant_of(capability: Capability) -> Callable[..., Awaitable[Grant]]:
+    """The dependency function granting `capability` in the path's school.
+
+    Domains build their typed aliases on it, e.g.
+    `Student = Annotated[StudentCaller, Depends(student)]` where `student` takes
+    `grant: Annotated[Grant, Depends(grant_of(Capability.PORTFOLIO_WRITE))]`.
+    """
 
     async def dependency(request: Request, principal: Principal = Depends(get_principal)) -> Grant:
         school_code = str(request.path_params.get("school_code", ""))
         return authorize(principal, school_code, capability)
 
-    return Depends(dependency)
+    dependency.__name__ = f"grant_{capability.value.replace('.', '_')}"
+    return dependency
+
+
+def require(capability: Capability) -> Any:
+    """A dependency granting `capability` in the path's school, as a parameter default."""
+    return Depends(grant_of(capability))
 
 
 def require_service() -> Any:

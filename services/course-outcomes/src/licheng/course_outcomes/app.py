@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from licheng.course_outcomes.certification.router import router as certification_router
 from licheng.course_outcomes.courses.router import router as courses_router
 from licheng.course_outcomes.locks.events import lock_consumer
+from licheng.course_outcomes.locks.router import router as locks_router
 from licheng.course_outcomes.outcomes.router import router as outcomes_router
 from licheng.course_outcomes.parameters.router import router as parameters_router
 from licheng.course_outcomes.roster.events import roster_consumer
@@ -25,7 +27,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             event_stream="course_outcomes",
             # The streams we consume are ensured too, so our consumers attach in any start order.
             streams=("identity", "exports"),
-            routers=[parameters_router, courses_router, outcomes_router, status_router],
+            routers=[
+                parameters_router,
+                courses_router,
+                outcomes_router,
+                certification_router,
+                locks_router,
+                status_router,
+            ],
             consumers=[roster_consumer(), lock_consumer()],
         )
     )

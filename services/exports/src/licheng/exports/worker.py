@@ -7,29 +7,24 @@ It scales apart from the API during export windows. Each job type registers its 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import STREAMS, EventEnvelope
+from licheng.contracts.events import STREAMS, Event, EventPayload
 from licheng.exports.settings import Settings
-from licheng.kit.inbox import ConsumerSpec, PoisonMessage
+from licheng.kit.inbox import ConsumerSpec
 from licheng.kit.service import ServiceDefinition, create_service_app
 
-JobHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+JobHandler = Callable[[AsyncSession, Event[Any]], Awaitable[None]]
 
-# Filled by the export job types (roster workbooks, attachment ZIPs, pre-check reports).
-JOB_HANDLERS: dict[str, JobHandler] = {}
+# Filled by the export job types (roster workbooks, attachment ZIPs, pre-check reports): each
+# job type is a payload model in licheng.contracts. A job of a type with no handler here is
+# poison (dead-lettered at once), never silently dropped.
+JOB_HANDLERS: dict[type[EventPayload], JobHandler] = {}
 
 WORKER_DURABLE = "exports-worker"
-
-
-async def run_export_job(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Run one export job with the handler registered for its type."""
-    handler = JOB_HANDLERS.get(envelope.type)
-    if handler is None:
-        raise PoisonMessage(f"no handler for export job type {envelope.type}")
-    await handler(session, envelope)
 
 
 def create_worker_app(settings: Settings | None = None) -> FastAPI:
@@ -46,7 +41,7 @@ def create_worker_app(settings: Settings | None = None) -> FastAPI:
                     durable=WORKER_DURABLE,
                     stream=STREAMS["export_jobs"].name,
                     filter_subjects=STREAMS["export_jobs"].subjects,
-                    handler=run_export_job,
+                    handlers=JOB_HANDLERS,
                     ack_wait_seconds=300.0,
                 )
             ],

@@ -9,11 +9,18 @@ it returns. A request Keycloak refuses outright is dead-lettered for a person to
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import STREAMS, EventEnvelope, subject_filter
+from licheng.contracts.events import (
+    STREAMS,
+    ClassUpserted,
+    Event,
+    GrantChanged,
+    PersonUpserted,
+)
 from licheng.identity.grants.roles import effective_roles, group_paths
 from licheng.identity.keycloak import DirectoryUser, KeycloakDirectory
 from licheng.identity.people import repository
@@ -23,16 +30,18 @@ log = structlog.get_logger("licheng.identity.directory_sync")
 DURABLE = "identity-directory-sync"
 
 
-def _people_named(envelope: EventEnvelope) -> list[uuid.UUID]:
-    keys = ("person_id", "homeroom_person_id", "previous_homeroom_person_id")
-    return [uuid.UUID(str(envelope.data[k])) for k in keys if envelope.data.get(k)]
+def _people_named(data: PersonUpserted | GrantChanged | ClassUpserted) -> list[uuid.UUID]:
+    if isinstance(data, ClassUpserted):
+        named = [data.homeroom_person_id, data.previous_homeroom_person_id]
+        return [person_id for person_id in named if person_id is not None]
+    return [data.person_id]
 
 
 def directory_sync_consumer(directory: KeycloakDirectory) -> ConsumerSpec:
     """The durable consumer that reconciles Keycloak."""
 
-    async def reconcile(session: AsyncSession, envelope: EventEnvelope) -> None:
-        for person_id in _people_named(envelope):
+    async def reconcile(session: AsyncSession, event: Event[Any]) -> None:
+        for person_id in _people_named(event.data):
             person = await repository.get_person_any_school(session, person_id)
             if person is None:
                 continue
@@ -52,12 +61,7 @@ def directory_sync_consumer(directory: KeycloakDirectory) -> ConsumerSpec:
     return ConsumerSpec(
         durable=DURABLE,
         stream=STREAMS["identity"].name,
-        filter_subjects=[
-            subject_filter("identity", "person", "upserted"),
-            subject_filter("identity", "grant", "changed"),
-            subject_filter("identity", "class", "upserted"),
-        ],
-        handler=reconcile,
+        handlers={PersonUpserted: reconcile, GrantChanged: reconcile, ClassUpserted: reconcile},
         # Keycloak may be away for a while: keep retrying (up to ~a week) rather than give up.
         max_deliver=10_000,
         backoff_seconds=(1.0, 2.0, 5.0, 15.0, 30.0, 60.0),

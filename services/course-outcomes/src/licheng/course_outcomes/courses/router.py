@@ -6,34 +6,30 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from licheng.contracts.permissions import Capability
-from licheng.course_outcomes.access import require_course_staff
+from licheng.course_outcomes.auth import CourseStaff
 from licheng.course_outcomes.courses import repository, service
 from licheng.course_outcomes.courses.parsing import template_xlsx
+from licheng.course_outcomes.params import SemesterQuery, YearQuery
 from licheng.kit.db import SessionDep
-from licheng.kit.permissions import Grant, require
 
 router = APIRouter(prefix="/api/course-outcomes/v1/schools/{school_code}", tags=["courses"])
-Year = Annotated[int, Query(ge=100, le=200, description="學年度")]
-Semester = Annotated[int, Query(ge=1, le=2, description="學期")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("/course-records/imports", summary="匯入修課紀錄（全部成功才寫入）")
 async def import_course_records(
     school_code: str,
-    academic_year: Year,
-    semester: Semester,
+    academic_year: YearQuery,
+    semester: SemesterQuery,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="xlsx 或 CSV（UTF-8 / Big5）")],
-    grant: Grant = require(Capability.ROSTERS_SUBMIT),
+    grant: CourseStaff,
 ) -> dict[str, Any]:
     """課程學習提交者 or admin."""
-    require_course_staff(grant)
     summary = await service.import_course_records(
         session,
         school_code=school_code,
@@ -47,11 +43,8 @@ async def import_course_records(
 
 
 @router.get("/course-records/template", summary="下載修課紀錄匯入範本")
-async def course_records_template(
-    school_code: str, grant: Grant = require(Capability.ROSTERS_SUBMIT)
-) -> Response:
+async def course_records_template(school_code: str, grant: CourseStaff) -> Response:
     """An xlsx with the columns the import expects."""
-    require_course_staff(grant)
     return Response(
         template_xlsx(),
         media_type=XLSX,
@@ -73,13 +66,12 @@ class SectionPublic(BaseModel):
 @router.get("/sections", response_model=list[SectionPublic], summary="本學期開課")
 async def list_sections(
     school_code: str,
-    academic_year: Year,
-    semester: Semester,
+    academic_year: YearQuery,
+    semester: SemesterQuery,
     session: SessionDep,
-    grant: Grant = require(Capability.ROSTERS_SUBMIT),
+    grant: CourseStaff,
 ) -> list[SectionPublic]:
     """The term's course sections and their certifying teachers."""
-    require_course_staff(grant)
     sections = await repository.sections_of_term(session, school_code, academic_year, semester)
     ordered = sorted(sections.values(), key=lambda s: (s.course_code, s.teacher_no))
     return [SectionPublic.model_validate(s, from_attributes=True) for s in ordered]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventType
+from licheng.contracts.events import CoursesImported
 from licheng.course_outcomes.courses import repository
 from licheng.course_outcomes.courses.parsing import (
     parse_course_records,
@@ -20,8 +20,7 @@ from licheng.course_outcomes.courses.parsing import (
 )
 from licheng.course_outcomes.models import CourseSection, Enrolment, PersonKind
 from licheng.course_outcomes.roster import repository as roster
-from licheng.kit.audit import record_audit
-from licheng.kit.outbox import publish_event
+from licheng.kit.changes import record_change
 from licheng.kit.tabular import in_worker
 
 
@@ -121,25 +120,15 @@ async def import_course_records(
     summary = CourseImportSummary(academic_year, semester, len(parsed.rows), **counts)
     if summary.changed:
         await session.flush()
-        publish_event(
-            session,
-            event_type=EventType.COURSES_IMPORTED,
-            school_code=school_code,
-            actor_id=actor_id,
-            data={
-                "academic_year": academic_year,
-                "semester": semester,
-                **counts,
-                "rows": summary.rows,
-            },
-        )
-        record_audit(
+        record_change(
             session,
             school_code=school_code,
             actor_id=actor_id,
-            action="courses.imported",
             entity="term",
             entity_id=f"{academic_year}-{semester}",
+            event=CoursesImported(
+                academic_year=academic_year, semester=semester, rows=summary.rows, **counts
+            ),
             after=dict(counts),
         )
     return summary

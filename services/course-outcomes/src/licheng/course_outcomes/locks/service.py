@@ -6,12 +6,12 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventType
+from licheng.contracts.events import OutcomesTermLocked, OutcomesTermReopened
+from licheng.course_outcomes.locks import repository
 from licheng.course_outcomes.models import TermLock
-from licheng.course_outcomes.outcomes import repository
-from licheng.kit.audit import record_audit
+from licheng.kit.changes import record_change
 from licheng.kit.errors import Locked, NotFound
-from licheng.kit.outbox import last_sequence, publish_event
+from licheng.kit.outbox import last_sequence
 from licheng.kit.timeutil import utcnow
 
 
@@ -56,25 +56,18 @@ async def lock_term(
     # Every outcome event written before this lock has an outbox seq at or below the mark,
     # so exports knows when its read model has caught up.
     mark = await last_sequence(session)
-    publish_event(
-        session,
-        event_type=EventType.OUTCOMES_TERM_LOCKED,
-        school_code=school_code,
-        actor_id=actor_id,
-        data={
-            "submission_id": str(submission_id),
-            "academic_year": academic_year,
-            "semester": semester,
-            "high_water_mark": mark,
-        },
-    )
-    record_audit(
+    record_change(
         session,
         school_code=school_code,
         actor_id=actor_id,
-        action="term.locked",
         entity="term",
         entity_id=f"{academic_year}-{semester}",
+        event=OutcomesTermLocked(
+            submission_id=submission_id,
+            academic_year=academic_year,
+            semester=semester,
+            high_water_mark=mark,
+        ),
         after={"submission_id": str(submission_id), "high_water_mark": mark},
     )
     return lock
@@ -94,24 +87,15 @@ async def reopen_term(
         raise NotFound("此學期目前沒有鎖定", code="term_not_locked")
     lock.locked, lock.reopened_at, lock.reopened_by = False, utcnow(), actor_id
     await session.flush()
-    publish_event(
-        session,
-        event_type=EventType.OUTCOMES_TERM_REOPENED,
-        school_code=school_code,
-        actor_id=actor_id,
-        data={
-            "submission_id": str(lock.submission_id),
-            "academic_year": academic_year,
-            "semester": semester,
-        },
-    )
-    record_audit(
+    record_change(
         session,
         school_code=school_code,
         actor_id=actor_id,
-        action="term.reopened",
         entity="term",
         entity_id=f"{academic_year}-{semester}",
+        event=OutcomesTermReopened(
+            submission_id=lock.submission_id, academic_year=academic_year, semester=semester
+        ),
         before={"submission_id": str(lock.submission_id)},
     )
     return lock

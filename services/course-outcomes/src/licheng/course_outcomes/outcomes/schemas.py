@@ -104,3 +104,22 @@ class SelectionUpdate(BaseModel):
     academic_year: int = Field(ge=100, le=200)
     semester: int = Field(ge=1, le=2)
     outcome_ids: list[uuid.UUID] = Field(max_length=50)
+
+
+class CoursePublic(BaseModel):
+    enrolment_id: uuid.UUID
+    section_id: uuid.UUID
+    course_code: str
+    subject_name: str
+    credits: int
+    kind: str
+    certifier_id: uuid.UUID | None
+
+
+class DownloadLink(BaseModel):
+    url: str
+    expires_in: int
+
+
+class CertifierChange(BaseModel):
+    teacher_id: uuid.UUID

@@ -6,12 +6,12 @@ import uuid
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventType
+from licheng.contracts.events import OutcomeSelectionChanged
 from licheng.course_outcomes.locks.service import ensure_unlocked
 from licheng.course_outcomes.models import Outcome, OutcomeStatus
 from licheng.course_outcomes.outcomes import repository
 from licheng.course_outcomes.outcomes.schemas import SelectionUpdate
-from licheng.course_outcomes.outcomes.service import STATE_CONFLICT, record_change
+from licheng.course_outcomes.outcomes.service import STATE_CONFLICT, record_outcome_change
 from licheng.course_outcomes.parameters import service as parameters
 from licheng.kit.errors import Conflict, NotFound, QuotaExceeded
 
@@ -56,10 +56,10 @@ async def set_selection(
             session, outcome, allowed_from=allowed, values={"selected": choose}
         ):
             raise Conflict(STATE_CONFLICT, code="state_conflict")
-        await record_change(
+        await record_outcome_change(
             session,
             outcome,
-            event_type=EventType.OUTCOME_SELECTION_CHANGED,
+            event=OutcomeSelectionChanged,
             actor_id=student_id,
             before=before,
         )

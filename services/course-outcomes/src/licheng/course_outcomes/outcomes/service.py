@@ -13,7 +13,18 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventType
+from licheng.contracts.events import (
+    OutcomeCertified,
+    OutcomeCreated,
+    OutcomeDeleted,
+    OutcomeFailed,
+    OutcomeFileRef,
+    OutcomeRevoked,
+    OutcomeSnapshot,
+    OutcomeSubmitted,
+    OutcomeUpdated,
+)
+from licheng.course_outcomes.courses import repository as courses
 from licheng.course_outcomes.locks.service import ensure_unlocked
 from licheng.course_outcomes.models import (
     CourseSection,
@@ -26,9 +37,8 @@ from licheng.course_outcomes.models import (
 from licheng.course_outcomes.outcomes import repository
 from licheng.course_outcomes.outcomes.schemas import Decision, OutcomeCreate, OutcomeUpdate
 from licheng.course_outcomes.parameters import service as parameters
-from licheng.kit.audit import record_audit
+from licheng.kit.changes import record_change
 from licheng.kit.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
-from licheng.kit.outbox import publish_event
 from licheng.kit.storage import FileKind, KeyFor, ObjectStorage, UploadPolicy
 from licheng.kit.timeutil import utcnow
 
@@ -40,62 +50,61 @@ SLOT_KINDS = {
 STATE_CONFLICT = "此課程學習成果剛被變更，請重新整理後再試"
 
 
-def _event_data(
-    outcome: Outcome, section: CourseSection | None, files: list[OutcomeFile]
-) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "outcome_id": str(outcome.id),
-        "student_id": str(outcome.student_id),
-        "academic_year": outcome.academic_year,
-        "semester": outcome.semester,
-        "status": outcome.status.value,
-        "outcome_type": outcome.outcome_type.value,
-        "brief": outcome.brief,
-        "video_url": outcome.video_url,
-        "certifier_id": str(outcome.certifier_id) if outcome.certifier_id else None,
-        "selected": outcome.selected,
-        "fail_reason": outcome.fail_reason.value if outcome.fail_reason else None,
-        "files": [{"slot": f.slot.value, "key": f.object_key, "sha256": f.sha256,
-                   "kind": f.kind, "size": f.size} for f in files],
-    }  # fmt: skip
-    if section is not None:
-        data.update(
-            course_code=section.course_code,
-            subject_name=section.subject_name,
-            credits=section.credits,
-            grade=section.grade,
-        )
-    return data
+def _event(
+    event: type[OutcomeSnapshot],
+    outcome: Outcome,
+    section: CourseSection | None,
+    files: list[OutcomeFile],
+) -> OutcomeSnapshot:
+    return event(
+        outcome_id=outcome.id,
+        student_id=outcome.student_id,
+        academic_year=outcome.academic_year,
+        semester=outcome.semester,
+        status=outcome.status.value,
+        outcome_type=outcome.outcome_type.value,
+        brief=outcome.brief,
+        video_url=outcome.video_url,
+        certifier_id=outcome.certifier_id,
+        selected=outcome.selected,
+        fail_reason=outcome.fail_reason.value if outcome.fail_reason else None,
+        files=[
+            OutcomeFileRef(slot=f.slot.value, key=f.object_key, sha256=f.sha256, kind=f.kind,
+                           size=f.size)
+            for f in files
+        ],
+        course_code=section.course_code if section else None,
+        subject_name=section.subject_name if section else None,
+        credits=section.credits if section else None,
+        grade=section.grade if section else None,
+    )  # fmt: skip
 
 
-async def record_change(
+async def record_outcome_change(
     session: AsyncSession,
     outcome: Outcome,
     *,
-    event_type: str,
+    event: type[OutcomeSnapshot],
     actor_id: uuid.UUID | None,
     before: dict[str, Any] | None = None,
 ) -> None:
-    section = await repository.get_section(session, outcome.section_id)
-    files = (await repository.files_of(session, [outcome.id]))[outcome.id]
-    data = _event_data(outcome, section, files)
-    publish_event(
-        session,
-        event_type=event_type,
-        school_code=outcome.school_code,
-        actor_id=actor_id,
-        data=data,
-    )
-    after = {k: data[k] for k in ("status", "brief", "selected", "fail_reason", "certifier_id")}
-    record_audit(
+    """Audit an outcome's change and publish its event with the whole outcome as it is now."""
+    section = await courses.get_section(session, outcome.school_code, outcome.section_id)
+    files = (await repository.files_of(session, outcome.school_code, [outcome.id]))[outcome.id]
+    payload = _event(event, outcome, section, files)
+    record_change(
         session,
         school_code=outcome.school_code,
         actor_id=actor_id,
-        action=event_type.split(".", 1)[1],
         entity="outcome",
-        entity_id=str(outcome.id),
+        entity_id=outcome.id,
+        event=payload,
         before=before,
-        after=after,
+        after=_snapshot(outcome)
+        | {
+            "fail_reason": payload.fail_reason,
+            "certifier_id": str(outcome.certifier_id) if outcome.certifier_id else None,
+        },
     )
 
 
@@ -139,7 +148,7 @@ async def create(
     session: AsyncSession, *, school_code: str, student_id: uuid.UUID, payload: OutcomeCreate
 ) -> Outcome:
     """A new draft for one of the student's own courses, inside the upload window."""
-    found = await repository.get_enrolment(session, school_code, payload.enrolment_id)
+    found = await courses.get_enrolment(session, school_code, payload.enrolment_id)
     if found is None or found[0].student_id != student_id:
         raise NotFound("找不到此修課紀錄", code="enrolment_not_found")
     enrolment, section = found
@@ -168,7 +177,7 @@ async def create(
     )
     session.add(outcome)
     await session.flush()
-    await record_change(session, outcome, event_type=EventType.OUTCOME_CREATED, actor_id=student_id)
+    await record_outcome_change(session, outcome, event=OutcomeCreated, actor_id=student_id)
     return outcome
 
 
@@ -209,8 +218,8 @@ async def update(
     before = _snapshot(outcome)
     if not await repository.transition(session, outcome, allowed_from=EDITABLE, values=values):
         raise Conflict(STATE_CONFLICT, code="state_conflict")
-    await record_change(
-        session, outcome, event_type=EventType.OUTCOME_UPDATED, actor_id=actor_id, before=before
+    await record_outcome_change(
+        session, outcome, event=OutcomeUpdated, actor_id=actor_id, before=before
     )
     return outcome
 
@@ -218,14 +227,14 @@ async def update(
 async def delete(session: AsyncSession, *, outcome: Outcome, actor_id: uuid.UUID | None) -> None:
     """Delete a draft or failed outcome (its stored files stay until the retention sweep)."""
     await _editable(session, outcome)
-    await record_change(
+    await record_outcome_change(
         session,
         outcome,
-        event_type=EventType.OUTCOME_DELETED,
+        event=OutcomeDeleted,
         actor_id=actor_id,
         before=_snapshot(outcome),
     )
-    for file in (await repository.files_of(session, [outcome.id]))[outcome.id]:
+    for file in (await repository.files_of(session, outcome.school_code, [outcome.id]))[outcome.id]:
         await session.delete(file)
     await session.flush()
     await session.delete(outcome)
@@ -266,7 +275,7 @@ async def attach_file(
             school_code=outcome.school_code, owner_id=outcome.student_id, record_id=outcome.id
         ),
     )
-    existing = await repository.file_in_slot(session, outcome.id, slot)
+    existing = await repository.file_in_slot(session, outcome.school_code, outcome.id, slot)
     if outcome.status == OutcomeStatus.CERTIFIED:
         if existing is not None and existing.sha256 == stored.sha256:
             return existing  # the same bytes again: certification stands, nothing changes
@@ -296,8 +305,8 @@ async def attach_file(
     await session.flush()
     if not await repository.transition(session, outcome, allowed_from=EDITABLE, values={}):
         raise Conflict(STATE_CONFLICT, code="state_conflict")
-    await record_change(
-        session, outcome, event_type=EventType.OUTCOME_UPDATED, actor_id=actor_id, before=before
+    await record_outcome_change(
+        session, outcome, event=OutcomeUpdated, actor_id=actor_id, before=before
     )
     return existing
 
@@ -305,7 +314,7 @@ async def attach_file(
 async def submit(session: AsyncSession, *, outcome: Outcome, actor_id: uuid.UUID | None) -> Outcome:
     """送審: a draft or failed outcome with a file or a video link goes to its teacher."""
     await _editable(session, outcome)
-    files = (await repository.files_of(session, [outcome.id]))[outcome.id]
+    files = (await repository.files_of(session, outcome.school_code, [outcome.id]))[outcome.id]
     if not files and not outcome.video_url:
         raise BadRequest("送審前請上傳文件、影音檔或填寫影音連結", code="outcome_incomplete")
     if outcome.certifier_id is None:
@@ -319,8 +328,8 @@ async def submit(session: AsyncSession, *, outcome: Outcome, actor_id: uuid.UUID
     }
     if not await repository.transition(session, outcome, allowed_from=EDITABLE, values=values):
         raise Conflict("此成果已送審或狀態已變更", code="state_conflict")
-    await record_change(
-        session, outcome, event_type=EventType.OUTCOME_SUBMITTED, actor_id=actor_id, before=before
+    await record_outcome_change(
+        session, outcome, event=OutcomeSubmitted, actor_id=actor_id, before=before
     )
     return outcome
 
@@ -344,14 +353,14 @@ async def decide(
             "fail_reason": None,
             "fail_explanation": None,
         }
-        event_type = EventType.OUTCOME_CERTIFIED
+        event: type[OutcomeSnapshot] = OutcomeCertified
     else:
         values = {
             "status": OutcomeStatus.FAILED,
             "fail_reason": decision.reason_code,
             "fail_explanation": (decision.explanation or "").strip(),
         }
-        event_type = EventType.OUTCOME_FAILED
+        event = OutcomeFailed
     values.update(decided_by=teacher_id, decided_at=utcnow())
     allowed = {OutcomeStatus.SUBMITTED}
     if not await repository.transition(session, outcome, allowed_from=allowed, values=values):
@@ -360,7 +369,7 @@ async def decide(
             code="not_certifiable",
             detail={"status": outcome.status.value},
         )
-    await record_change(session, outcome, event_type=event_type, actor_id=teacher_id, before=before)
+    await record_outcome_change(session, outcome, event=event, actor_id=teacher_id, before=before)
     return outcome
 
 
@@ -381,7 +390,7 @@ async def revoke(
     allowed = {OutcomeStatus.CERTIFIED}
     if not await repository.transition(session, outcome, allowed_from=allowed, values=values):
         raise Conflict("只有認證成功的成果可以取消認證", code="not_certified")
-    await record_change(
-        session, outcome, event_type=EventType.OUTCOME_REVOKED, actor_id=teacher_id, before=before
+    await record_outcome_change(
+        session, outcome, event=OutcomeRevoked, actor_id=teacher_id, before=before
     )
     return outcome

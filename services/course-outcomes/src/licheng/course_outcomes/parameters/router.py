@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from licheng.contracts.permissions import Capability
-from licheng.course_outcomes.access import require_course_staff
+from licheng.course_outcomes.auth import CourseStaff, PortfolioReader
 from licheng.course_outcomes.models import OutcomeParameters
 from licheng.course_outcomes.parameters import service
 from licheng.course_outcomes.parameters.service import ParametersUpdate
+from licheng.course_outcomes.params import SemesterPath, YearPath
 from licheng.kit.db import SessionDep
-from licheng.kit.permissions import Grant, require
 from licheng.kit.versioning import ExpectedVersion
 
 router = APIRouter(
     prefix="/api/course-outcomes/v1/schools/{school_code}/parameters", tags=["parameters"]
 )
-Year = Annotated[int, Path(ge=100, le=200, description="學年度")]
-Semester = Annotated[int, Path(ge=1, le=2, description="學期")]
 
 
 class ParametersPublic(BaseModel):
@@ -47,10 +43,10 @@ class ParametersPublic(BaseModel):
 @router.get("/{academic_year}/{semester}", response_model=ParametersPublic, summary="參數設定")
 async def read_parameters(
     school_code: str,
-    academic_year: Year,
-    semester: Semester,
+    academic_year: YearPath,
+    semester: SemesterPath,
     session: SessionDep,
-    grant: Grant = require(Capability.PORTFOLIO_READ),
+    grant: PortfolioReader,
 ) -> ParametersPublic:
     """Anyone who reads portfolios in the school sees the term's rules."""
     return ParametersPublic.of(await service.get(session, school_code, academic_year, semester))
@@ -59,15 +55,14 @@ async def read_parameters(
 @router.put("/{academic_year}/{semester}", response_model=ParametersPublic, summary="修改參數設定")
 async def write_parameters(
     school_code: str,
-    academic_year: Year,
-    semester: Semester,
+    academic_year: YearPath,
+    semester: SemesterPath,
     update: ParametersUpdate,
     session: SessionDep,
     expected: ExpectedVersion,
-    grant: Grant = require(Capability.ROSTERS_SUBMIT),
+    grant: CourseStaff,
 ) -> ParametersPublic:
     """課程學習提交者 or admin; send `If-Match: <version>` to avoid overwriting a colleague."""
-    require_course_staff(grant)
     stored = await service.put(
         session,
         school_code=school_code,

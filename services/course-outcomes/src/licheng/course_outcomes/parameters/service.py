@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.course_outcomes.models import OutcomeParameters
-from licheng.kit.audit import record_audit
+from licheng.course_outcomes.parameters import repository
+from licheng.kit.changes import record_change
 from licheng.kit.errors import Conflict, WindowClosed
 from licheng.kit.storage import DEFAULT_UPLOAD_POLICY, FileKind, UploadPolicy
 from licheng.kit.timeutil import TAIPEI, AwareUtcDatetime, utcnow
@@ -62,7 +63,7 @@ async def get(
     session: AsyncSession, school_code: str, academic_year: int, semester: int
 ) -> OutcomeParameters:
     """The stored parameters, or the defaults."""
-    stored = await session.get(OutcomeParameters, (school_code, academic_year, semester))
+    stored = await repository.stored_parameters(session, school_code, academic_year, semester)
     return stored or defaults(school_code, academic_year, semester)
 
 
@@ -84,7 +85,7 @@ async def put(
     actor_id: uuid.UUID | None,
 ) -> OutcomeParameters:
     """Replace a term's parameters; a stale `If-Match` version is a 409."""
-    stored = await session.get(OutcomeParameters, (school_code, academic_year, semester))
+    stored = await repository.stored_parameters(session, school_code, academic_year, semester)
     current_version = stored.version if stored else 0
     if expected_version is not None and expected_version != current_version:
         raise Conflict(
@@ -101,13 +102,13 @@ async def put(
     stored.file_limits = {kind.value: size for kind, size in update.file_limits.items()}
     stored.updated_at = utcnow()
     await session.flush()
-    record_audit(
+    record_change(
         session,
         school_code=school_code,
         actor_id=actor_id,
-        action="parameters.updated",
         entity="parameters",
         entity_id=f"{academic_year}-{semester}",
+        action="parameters.updated",
         before=before,
         after=_snapshot(stored),
     )

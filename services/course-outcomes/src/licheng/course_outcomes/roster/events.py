@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import STREAMS, EventEnvelope, EventType, subject_filter
+from licheng.contracts.events import STREAMS, ClassUpserted, Event, PersonUpserted
 from licheng.course_outcomes.models import KnownClass, KnownPerson, PersonKind
 from licheng.course_outcomes.roster import repository
 from licheng.kit.inbox import ConsumerSpec
@@ -15,22 +13,22 @@ from licheng.kit.timeutil import utcnow
 DURABLE = "course-outcomes-roster"
 
 
-async def _person_upserted(session: AsyncSession, envelope: EventEnvelope) -> None:
-    data = envelope.data
-    person_id = uuid.UUID(str(data["person_id"]))
-    person = await session.get(KnownPerson, person_id)
+async def on_person_upserted(session: AsyncSession, event: Event[PersonUpserted]) -> None:
+    """Keep the person as identity announced them; link sections and enrolments to them."""
+    data = event.data
+    person = await repository.get_person(session, event.school_code, data.person_id)
     if person is None:
         person = KnownPerson(
-            id=person_id,
-            school_code=envelope.school_code,
-            kind=PersonKind(data["kind"]),
-            local_no=str(data["local_no"]),
-            name=str(data["name"]),
+            id=data.person_id,
+            school_code=event.school_code,
+            kind=PersonKind(data.kind),
+            local_no=data.local_no,
+            name=data.name,
         )
         session.add(person)
-    person.name = str(data["name"])
-    person.class_code = data.get("class_code")
-    person.status = data.get("status")
+    person.name = data.name
+    person.class_code = data.class_code
+    person.status = data.status
     person.updated_at = utcnow()
     await session.flush()
     if person.kind == PersonKind.STAFF:
@@ -39,23 +37,15 @@ async def _person_upserted(session: AsyncSession, envelope: EventEnvelope) -> No
         await repository.link_student(session, person)
 
 
-async def _class_upserted(session: AsyncSession, envelope: EventEnvelope) -> None:
-    data = envelope.data
-    known = await repository.get_class(session, envelope.school_code, str(data["class_code"]))
+async def on_class_upserted(session: AsyncSession, event: Event[ClassUpserted]) -> None:
+    """Keep the class and its 導師."""
+    data = event.data
+    known = await repository.get_class(session, event.school_code, data.class_code)
     if known is None:
-        known = KnownClass(school_code=envelope.school_code, class_code=str(data["class_code"]))
+        known = KnownClass(school_code=event.school_code, class_code=data.class_code)
         session.add(known)
-    known.grade = data.get("grade")
-    homeroom = data.get("homeroom_person_id")
-    known.homeroom_person_id = uuid.UUID(str(homeroom)) if homeroom else None
-
-
-async def apply_identity_event(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Apply one identity event to the read model."""
-    if envelope.type == EventType.PERSON_UPSERTED:
-        await _person_upserted(session, envelope)
-    elif envelope.type == EventType.CLASS_UPSERTED:
-        await _class_upserted(session, envelope)
+    known.grade = data.grade
+    known.homeroom_person_id = data.homeroom_person_id
 
 
 def roster_consumer() -> ConsumerSpec:
@@ -63,9 +53,5 @@ def roster_consumer() -> ConsumerSpec:
     return ConsumerSpec(
         durable=DURABLE,
         stream=STREAMS["identity"].name,
-        filter_subjects=[
-            subject_filter("identity", "person", "upserted"),
-            subject_filter("identity", "class", "upserted"),
-        ],
-        handler=apply_identity_event,
+        handlers={PersonUpserted: on_person_upserted, ClassUpserted: on_class_upserted},
     )

@@ -26,9 +26,22 @@ async def local_numbers(
     return {local_no: person_id for local_no, person_id in (await session.exec(stmt)).all()}
 
 
+async def get_person(
+    session: AsyncSession, school_code: str, person_id: uuid.UUID
+) -> KnownPerson | None:
+    """One person of the school, as identity last announced them."""
+    stmt = select(KnownPerson).where(
+        KnownPerson.school_code == school_code, KnownPerson.id == person_id
+    )
+    return (await session.exec(stmt)).first()
+
+
 async def get_class(session: AsyncSession, school_code: str, class_code: str) -> KnownClass | None:
     """One class of the school."""
-    return await session.get(KnownClass, (school_code, class_code))
+    stmt = select(KnownClass).where(
+        KnownClass.school_code == school_code, KnownClass.class_code == class_code
+    )
+    return (await session.exec(stmt)).first()
 
 
 async def homeroom_classes(

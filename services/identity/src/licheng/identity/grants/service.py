@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventType
+from licheng.contracts.events import GrantChanged
 from licheng.contracts.permissions import ROLE_TITLES, Role
 from licheng.identity.grants import repository
 from licheng.identity.grants.roles import effective_roles
 from licheng.identity.models import Person, PersonKind, RoleGrant
 from licheng.identity.people import repository as people
-from licheng.kit.audit import record_audit
+from licheng.kit.changes import record_change
 from licheng.kit.errors import BadRequest, NotFound
-from licheng.kit.outbox import publish_event
 
 # Roles that come from data, not from a grant.
 DERIVED_ROLES = frozenset({Role.STUDENT, Role.HOMEROOM_TEACHER})
@@ -36,23 +36,22 @@ def _check_grantable(role: Role) -> None:
 
 
 async def _announce(
-    session: AsyncSession, *, person: Person, role: Role, change: str, actor_id: uuid.UUID | None
+    session: AsyncSession,
+    *,
+    person: Person,
+    role: Role,
+    change: Literal["granted", "revoked"],
+    actor_id: uuid.UUID | None,
 ) -> None:
     roles = sorted(await effective_roles(session, person))
-    publish_event(
-        session,
-        event_type=EventType.GRANT_CHANGED,
-        school_code=person.school_code,
-        actor_id=actor_id,
-        data={"person_id": str(person.id), "role": role.value, "change": change, "roles": roles},
-    )
-    record_audit(
+    record_change(
         session,
         school_code=person.school_code,
         actor_id=actor_id,
-        action=f"grant.{change}",
         entity="person",
         entity_id=person.id,
+        event=GrantChanged(person_id=person.id, role=role.value, change=change, roles=roles),
+        action=f"grant.{change}",
         after={"role": role.value, "roles": roles},
     )
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventType
+from licheng.contracts.events import ClassUpserted, PersonUpserted
 from licheng.identity.crypto import PiiCipher
 from licheng.identity.imports import (
     RowError,
@@ -24,8 +24,7 @@ from licheng.identity.imports import (
 )
 from licheng.identity.models import EnrolmentStatus, Person, PersonKind, SchoolClass
 from licheng.identity.people import repository
-from licheng.kit.audit import record_audit
-from licheng.kit.outbox import publish_event
+from licheng.kit.changes import record_change
 from licheng.kit.tabular import in_worker, raise_invalid_rows
 from licheng.kit.timeutil import utcnow
 
@@ -50,16 +49,39 @@ def username_for(school_code: str, kind: PersonKind, local_no: str) -> str:
 
 def person_public_fields(person: Person) -> dict[str, Any]:
     """What an event or audit row may say about a person (never 身分證號 or birth date)."""
-    return {
-        "person_id": str(person.id),
-        "kind": person.kind.value,
-        "local_no": person.local_no,
-        "name": person.name,
-        "username": person.username,
-        "class_code": person.class_code,
-        "seat_no": person.seat_no,
-        "status": person.status.value if person.status else None,
-    }
+    return person_event(person).model_dump(mode="json")
+
+
+def person_event(person: Person) -> PersonUpserted:
+    """The `person.upserted` event of a person as they are now."""
+    return PersonUpserted(
+        person_id=person.id,
+        kind="student" if person.kind == PersonKind.STUDENT else "staff",
+        local_no=person.local_no,
+        name=person.name,
+        username=person.username,
+        class_code=person.class_code,
+        seat_no=person.seat_no,
+        status=person.status.value if person.status else None,
+    )
+
+
+def announce_person(
+    session: AsyncSession, person: Person, before: dict[str, Any] | None, actor: uuid.UUID | None
+) -> None:
+    """Audit a created or changed person and publish `person.upserted`."""
+    event = person_event(person)
+    record_change(
+        session,
+        school_code=person.school_code,
+        actor_id=actor,
+        entity="person",
+        entity_id=person.id,
+        event=event,
+        action="person.created" if before is None else "person.updated",
+        before=before,
+        after=event.model_dump(mode="json"),
+    )
 
 
 def _person_to_write(
@@ -85,29 +107,6 @@ def _person_to_write(
         person.updated_at = utcnow()
         person.name = name
     return person
-
-
-def _announce_person(
-    session: AsyncSession, person: Person, before: dict[str, Any] | None, actor: uuid.UUID | None
-) -> None:
-    after = person_public_fields(person)
-    publish_event(
-        session,
-        event_type=EventType.PERSON_UPSERTED,
-        school_code=person.school_code,
-        actor_id=actor,
-        data=after,
-    )
-    record_audit(
-        session,
-        school_code=person.school_code,
-        actor_id=actor,
-        action="person.created" if before is None else "person.updated",
-        entity="person",
-        entity_id=person.id,
-        before=before,
-        after=after,
-    )
 
 
 async def import_students(
@@ -166,7 +165,7 @@ async def import_students(
             person.national_id_index = indexes[row.row]
             person.birth_date_enc = cipher.encrypt(row.birth_date.isoformat(), context=BIRTH_DATE)
         await session.flush()
-        _announce_person(session, person, before, actor_id)
+        announce_person(session, person, before, actor_id)
     total = len(parsed.rows)
     return ImportSummary("students", total, created, updated, total - created - updated)
 
@@ -222,7 +221,7 @@ async def import_staff(
         created, updated = (created + 1, updated) if before is None else (created, updated + 1)
         person.email = row.email
         await session.flush()
-        _announce_person(session, person, before, actor_id)
+        announce_person(session, person, before, actor_id)
     total = len(parsed.rows)
     return ImportSummary("staff", total, created, updated, total - created - updated)
 
@@ -266,25 +265,14 @@ async def import_classes(
         school_class.homeroom_person_id = homeroom
         await session.flush()
         after = _class_fields(school_class)
-        publish_event(
-            session,
-            event_type=EventType.CLASS_UPSERTED,
-            school_code=school_code,
-            actor_id=actor_id,
-            data={
-                **after,
-                "previous_homeroom_person_id": str(previous_homeroom)
-                if previous_homeroom
-                else None,
-            },
-        )
-        record_audit(
+        record_change(
             session,
             school_code=school_code,
             actor_id=actor_id,
-            action="class.created" if before is None else "class.updated",
             entity="class",
             entity_id=school_class.id,
+            event=ClassUpserted(**after, previous_homeroom_person_id=previous_homeroom),
+            action="class.created" if before is None else "class.updated",
             before=before,
             after=after,
         )

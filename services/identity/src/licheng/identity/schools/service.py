@@ -7,17 +7,16 @@ import uuid
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventType
+from licheng.contracts.events import SchoolCreated
 from licheng.contracts.permissions import Role
 from licheng.contracts.schools import SchoolCode
 from licheng.identity.grants import service as grants
 from licheng.identity.models import Person, PersonKind, School
 from licheng.identity.people import repository as people
-from licheng.identity.people.imports import person_public_fields, username_for
+from licheng.identity.people.imports import announce_person, username_for
 from licheng.identity.schools import repository
-from licheng.kit.audit import record_audit
+from licheng.kit.changes import record_change
 from licheng.kit.errors import Conflict, NotFound
-from licheng.kit.outbox import publish_event
 
 
 class AdminAppointment(BaseModel):
@@ -53,25 +52,18 @@ async def create_school(
     )
     session.add(school)
     await session.flush()
-    publish_event(
-        session,
-        event_type=EventType.SCHOOL_CREATED,
-        school_code=school.code,
-        actor_id=actor_id,
-        data={
-            "school_code": school.code,
-            "name": school.name,
-            "academic_year": school.academic_year,
-            "semester": school.semester,
-        },
-    )
-    record_audit(
+    record_change(
         session,
         school_code=school.code,
         actor_id=actor_id,
-        action="school.created",
         entity="school",
         entity_id=school.code,
+        event=SchoolCreated(
+            school_code=school.code,
+            name=school.name,
+            academic_year=school.academic_year,
+            semester=school.semester,
+        ),
         after={"name": school.name},
     )
     admin = await appoint_admin(session, school=school, payload=payload.admin, actor_id=actor_id)
@@ -99,23 +91,7 @@ async def appoint_admin(
         )
         session.add(person)
         await session.flush()
-        after = person_public_fields(person)
-        publish_event(
-            session,
-            event_type=EventType.PERSON_UPSERTED,
-            school_code=school.code,
-            actor_id=actor_id,
-            data=after,
-        )
-        record_audit(
-            session,
-            school_code=school.code,
-            actor_id=actor_id,
-            action="person.created",
-            entity="person",
-            entity_id=person.id,
-            after=after,
-        )
+        announce_person(session, person, None, actor_id)
     await grants.grant(
         session, school_code=school.code, person_id=person.id, role=Role.ADMIN, actor_id=actor_id
     )
@@ -138,13 +114,13 @@ async def set_term(
     before = {"academic_year": school.academic_year, "semester": school.semester}
     school.academic_year, school.semester = term.academic_year, term.semester
     await session.flush()
-    record_audit(
+    record_change(
         session,
         school_code=code,
         actor_id=actor_id,
-        action="school.term_changed",
         entity="school",
         entity_id=code,
+        action="school.term_changed",
         before=before,
         after=term.model_dump(),
     )

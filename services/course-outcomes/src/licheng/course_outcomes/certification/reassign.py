@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventType
-from licheng.course_outcomes.models import (
-    CourseSection,
-    KnownPerson,
-    Outcome,
-    OutcomeStatus,
-    PersonKind,
-)
+from licheng.contracts.events import OutcomeReassigned
+from licheng.course_outcomes.courses import repository as courses
+from licheng.course_outcomes.models import KnownPerson, Outcome, OutcomeStatus, PersonKind
 from licheng.course_outcomes.outcomes import repository
-from licheng.course_outcomes.outcomes.service import STATE_CONFLICT, record_change
-from licheng.kit.audit import record_audit
+from licheng.course_outcomes.outcomes.service import STATE_CONFLICT, record_outcome_change
+from licheng.course_outcomes.roster import repository as roster
+from licheng.kit.changes import record_change
 from licheng.kit.errors import Conflict, NotFound
 
 UNDECIDED = (OutcomeStatus.DRAFT, OutcomeStatus.SUBMITTED, OutcomeStatus.FAILED)
 
 
 async def _teacher(session: AsyncSession, school_code: str, teacher_id: uuid.UUID) -> KnownPerson:
-    person = await session.get(KnownPerson, teacher_id)
-    if person is None or person.school_code != school_code or person.kind != PersonKind.STAFF:
+    person = await roster.get_person(session, school_code, teacher_id)
+    if person is None or person.kind != PersonKind.STAFF:
         raise NotFound("找不到此教師", code="teacher_not_found")
     return person
 
@@ -40,8 +35,8 @@ async def reassign_outcome(
         session, outcome, allowed_from=UNDECIDED, values={"certifier_id": teacher_id}
     ):
         raise Conflict(STATE_CONFLICT, code="state_conflict")
-    await record_change(
-        session, outcome, event_type=EventType.OUTCOME_REASSIGNED, actor_id=actor_id, before=before
+    await record_outcome_change(
+        session, outcome, event=OutcomeReassigned, actor_id=actor_id, before=before
     )
     return outcome
 
@@ -55,28 +50,25 @@ async def reassign_section(
     actor_id: uuid.UUID | None,
 ) -> int:
     """A whole section, and its undecided outcomes, go to another certifying teacher."""
-    section = await session.get(CourseSection, section_id)
-    if section is None or section.school_code != school_code:
+    section = await courses.get_section(session, school_code, section_id)
+    if section is None:
         raise NotFound("找不到此課程", code="section_not_found")
     await _teacher(session, school_code, teacher_id)
     previous = section.certifier_id
     section.certifier_id = teacher_id
     await session.flush()
-    record_audit(
+    record_change(
         session,
         school_code=school_code,
         actor_id=actor_id,
-        action="section.reassigned",
         entity="section",
-        entity_id=str(section.id),
+        entity_id=section.id,
+        action="section.reassigned",
         before={"certifier_id": str(previous) if previous else None},
         after={"certifier_id": str(teacher_id)},
     )
-    stmt = select(Outcome).where(
-        Outcome.section_id == section.id, col(Outcome.status).in_(UNDECIDED)
-    )
     moved = 0
-    for outcome in (await session.exec(stmt)).all():
+    for outcome in await repository.section_outcomes(session, school_code, section.id, UNDECIDED):
         await reassign_outcome(session, outcome=outcome, teacher_id=teacher_id, actor_id=actor_id)
         moved += 1
     return moved

@@ -1,0 +1,121 @@
+"""Certification over HTTP: the teacher's queue and files, 認證 / 取消認證, 更換認證教師."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from licheng.course_outcomes.auth import Certifier, CourseStaff, certifies
+from licheng.course_outcomes.certification import reassign
+from licheng.course_outcomes.models import FileSlot, Outcome, OutcomeStatus
+from licheng.course_outcomes.outcomes import repository, service, views
+from licheng.course_outcomes.outcomes.schemas import (
+    CertifierChange,
+    Decision,
+    DownloadLink,
+    OutcomePublic,
+)
+from licheng.kit.db import SessionDep
+from licheng.kit.errors import NotFound
+
+router = APIRouter(prefix="/api/course-outcomes/v1/schools/{school_code}", tags=["certification"])
+
+
+async def _outcome(session: SessionDep, school_code: str, outcome_id: uuid.UUID) -> Outcome:
+    outcome = await repository.get_outcome(session, school_code, outcome_id)
+    if outcome is None:
+        raise NotFound("找不到此課程學習成果", code="outcome_not_found")
+    return outcome
+
+
+@router.get("/certifications", response_model=list[OutcomePublic], summary="待認證的課程學習成果")
+async def certification_queue(
+    session: SessionDep,
+    me: Certifier,
+    state: Annotated[OutcomeStatus, Query(alias="status")] = OutcomeStatus.SUBMITTED,
+) -> list[OutcomePublic]:
+    """Outcomes whose certifying teacher is the caller (own courses plus reassignments)."""
+    outcomes = await repository.pending_for_certifier(
+        session, me.school_code, me.person_id, [state]
+    )
+    return await views.public_views(session, me.school_code, [o.id for o in outcomes])
+
+
+@router.get(
+    "/certifications/{outcome_id}/files/{slot}",
+    response_model=DownloadLink,
+    summary="認證教師下載成果檔案",
+)
+async def certifier_file_link(
+    outcome_id: uuid.UUID, slot: FileSlot, request: Request, session: SessionDep, me: Certifier
+) -> DownloadLink:
+    """The certifying teacher opens the files they must read (seed 4-7 item 5)."""
+    outcome = certifies(me, await repository.get_outcome(session, me.school_code, outcome_id))
+    return await views.download_link(request, session, outcome, slot)
+
+
+@router.post(
+    "/outcomes/{outcome_id}/certification",
+    response_model=OutcomePublic,
+    summary="認證（成功或失敗）",
+)
+async def certify(
+    outcome_id: uuid.UUID, decision: Decision, session: SessionDep, me: Certifier
+) -> OutcomePublic:
+    """認證成功, or 認證失敗 with reason code 01–04 and an explanation."""
+    outcome = await _outcome(session, me.school_code, outcome_id)
+    await service.decide(session, outcome=outcome, teacher_id=me.person_id, decision=decision)
+    return await views.public_view(session, outcome)
+
+
+@router.delete(
+    "/outcomes/{outcome_id}/certification", response_model=OutcomePublic, summary="取消認證"
+)
+async def revoke_certification(
+    outcome_id: uuid.UUID, session: SessionDep, me: Certifier
+) -> OutcomePublic:
+    """The student may edit again and must resubmit."""
+    outcome = await _outcome(session, me.school_code, outcome_id)
+    await service.revoke(session, outcome=outcome, teacher_id=me.person_id)
+    return await views.public_view(session, outcome)
+
+
+@router.put(
+    "/outcomes/{outcome_id}/certifier",
+    response_model=OutcomePublic,
+    summary="更換認證教師（單一成果）",
+)
+async def reassign_outcome(
+    school_code: str,
+    outcome_id: uuid.UUID,
+    change: CertifierChange,
+    session: SessionDep,
+    staff: CourseStaff,
+) -> OutcomePublic:
+    """課程學習提交者 or admin; audited."""
+    outcome = await _outcome(session, school_code, outcome_id)
+    await reassign.reassign_outcome(
+        session, outcome=outcome, teacher_id=change.teacher_id, actor_id=staff.principal.person_id
+    )
+    return await views.public_view(session, outcome)
+
+
+@router.put("/sections/{section_id}/certifier", summary="更換認證教師（整個課程）")
+async def reassign_section(
+    school_code: str,
+    section_id: uuid.UUID,
+    change: CertifierChange,
+    session: SessionDep,
+    staff: CourseStaff,
+) -> dict[str, int]:
+    """Move a whole section and its undecided outcomes; audited."""
+    moved = await reassign.reassign_section(
+        session,
+        school_code=school_code,
+        section_id=section_id,
+        teacher_id=change.teacher_id,
+        actor_id=staff.principal.person_id,
+    )
+    return {"outcomes_moved": moved}

@@ -1,0 +1,51 @@
+"""What the API shows of outcomes: batched views and short-lived download links."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from licheng.course_outcomes.courses import repository as courses
+from licheng.course_outcomes.models import FileSlot, Outcome
+from licheng.course_outcomes.outcomes import repository
+from licheng.course_outcomes.outcomes.schemas import DownloadLink, OutcomePublic
+from licheng.kit.errors import NotFound
+from licheng.kit.settings import ServiceSettings
+from licheng.kit.storage import ObjectStorage
+
+LINK_SECONDS = 300
+
+
+async def public_views(
+    session: AsyncSession, school_code: str, outcome_ids: list[uuid.UUID]
+) -> list[OutcomePublic]:
+    """The API view of each outcome, in the given order, with three queries in all."""
+    outcomes = await repository.outcomes_by_ids(session, school_code, outcome_ids)
+    files = await repository.files_of(session, school_code, outcome_ids)
+    sections = await courses.sections_by_ids(session, school_code, {o.section_id for o in outcomes})
+    by_id = {o.id: o for o in outcomes}
+    return [
+        OutcomePublic.of(by_id[i], files[i], sections.get(by_id[i].section_id))
+        for i in outcome_ids
+        if i in by_id
+    ]
+
+
+async def public_view(session: AsyncSession, outcome: Outcome) -> OutcomePublic:
+    """The API view of one outcome."""
+    return (await public_views(session, outcome.school_code, [outcome.id]))[0]
+
+
+async def download_link(
+    request: Request, session: AsyncSession, outcome: Outcome, slot: FileSlot
+) -> DownloadLink:
+    """A five-minute presigned link to the outcome's file in `slot`."""
+    stored = await repository.file_in_slot(session, outcome.school_code, outcome.id, slot)
+    if stored is None:
+        raise NotFound("此成果沒有這個檔案", code="file_not_found")
+    settings: ServiceSettings = request.app.state.settings
+    storage: ObjectStorage = request.app.state.storage
+    url = await storage.presigned_get(bucket=settings.uploads_bucket, key=stored.object_key)
+    return DownloadLink(url=url, expires_in=LINK_SECONDS)
