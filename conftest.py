@@ -1,3 +1,3 @@
 """Suite-wide pytest set-up: the shared fixtures on real infrastructure."""
 
-pytest_plugins = ["licheng.kit.testing.fixtures"]
+pytest_plugins = ["licheng.testing.fixtures"]

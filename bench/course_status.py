@@ -30,11 +30,11 @@ from licheng.course_outcomes.models import (
 from licheng.course_outcomes.settings import Settings
 from licheng.kit.db import create_engine
 from licheng.kit.migrations import upgrade_to_head_async
-from licheng.kit.testing.apps import running, service_settings
-from licheng.kit.testing.databases import create_database, drop_database
-from licheng.kit.testing.fixtures import TestIssuer
-from licheng.kit.testing.infra import load_infra
 from licheng.kit.timeutil import utcnow
+from licheng.testing.apps import running, service_settings
+from licheng.testing.databases import create_database, drop_database
+from licheng.testing.fixtures import TestIssuer
+from licheng.testing.infra import load_infra
 
 SCHOOL = "011302"
 CLASSES = [f"{g}{c:02d}" for g in (1, 2, 3) for c in range(1, 21)]

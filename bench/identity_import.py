@@ -21,10 +21,10 @@ from licheng.identity.cli import MIGRATIONS_DIR
 from licheng.identity.imports import is_valid_national_id
 from licheng.identity.settings import Settings
 from licheng.kit.migrations import upgrade_to_head_async
-from licheng.kit.testing.apps import running, service_settings
-from licheng.kit.testing.databases import create_database, drop_database
-from licheng.kit.testing.fixtures import TestIssuer
-from licheng.kit.testing.infra import load_infra
+from licheng.testing.apps import running, service_settings
+from licheng.testing.databases import create_database, drop_database
+from licheng.testing.fixtures import TestIssuer
+from licheng.testing.infra import load_infra
 
 CLASSES = [f"{g}{c:02d}" for g in (1, 2, 3) for c in range(1, 21)]
 

@@ -25,9 +25,9 @@ from licheng.gateway.settings import Settings as GatewaySettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
 from licheng.identity.settings import Settings as IdentitySettings
-from licheng.kit.testing.apps import running, service_settings, serving
-from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
-from licheng.kit.testing.infra import TestInfra
+from licheng.testing.apps import running, service_settings, serving
+from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
+from licheng.testing.infra import TestInfra
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(50_000)
 COURSE = "108011302H11101A1010101"

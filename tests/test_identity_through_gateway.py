@@ -25,9 +25,9 @@ from licheng.gateway.settings import Settings as GatewaySettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR
 from licheng.identity.settings import Settings as IdentitySettings
-from licheng.kit.testing.apps import running, service_settings, serving
-from licheng.kit.testing.fixtures import MigratedDatabaseFactory
-from licheng.kit.testing.infra import TestInfra
+from licheng.testing.apps import running, service_settings, serving
+from licheng.testing.fixtures import MigratedDatabaseFactory
+from licheng.testing.infra import TestInfra
 
 PASSWORD = "E2e-initial-Password-1"
 VALID_IDS = ["A123456789", "B220154307", "F131104093"]  # checksum-valid, fictitious

@@ -25,12 +25,12 @@ from licheng.guidance.settings import Settings as GuidanceSettings
 from licheng.identity.app import create_app as identity_app
 from licheng.identity.settings import Settings as IdentitySettings
 from licheng.kit.settings import ServiceSettings
-from licheng.kit.testing.apps import running, service_settings
-from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
-from licheng.kit.testing.infra import TestInfra
-from licheng.kit.testing.servers import TcpProxy
 from licheng.performances.app import create_app as performances_app
 from licheng.performances.settings import Settings as PerformancesSettings
+from licheng.testing.apps import running, service_settings
+from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
+from licheng.testing.infra import TestInfra
+from licheng.testing.servers import TcpProxy
 
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "services"
 

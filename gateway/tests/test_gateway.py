@@ -14,10 +14,10 @@ from licheng.gateway.settings import Settings as GatewaySettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR
 from licheng.identity.settings import Settings as IdentitySettings
-from licheng.kit.testing.apps import running, service_settings, serving
-from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
-from licheng.kit.testing.infra import TestInfra
-from licheng.kit.testing.servers import free_port
+from licheng.testing.apps import running, service_settings, serving
+from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
+from licheng.testing.infra import TestInfra
+from licheng.testing.servers import free_port
 from licheng.web.app import create_app as create_portal
 
 

@@ -26,9 +26,9 @@ from licheng.gateway.app import create_app as create_gateway
 from licheng.gateway.body_limit import BodyLimits
 from licheng.gateway.settings import DEFAULT_BODY_LIMITS, MIB
 from licheng.gateway.settings import Settings as GatewaySettings
-from licheng.kit.testing.apps import serving
-from licheng.kit.testing.fixtures import TestIssuer
-from licheng.kit.testing.servers import free_port
+from licheng.testing.apps import serving
+from licheng.testing.fixtures import TestIssuer
+from licheng.testing.servers import free_port
 
 # ---------------------------------------------------------------------------------------------
 # Upstreams that record what reached them

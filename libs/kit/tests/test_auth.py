@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from licheng.contracts.permissions import Role
 from licheng.kit.auth import CurrentPrincipal, TokenVerifier
 from licheng.kit.errors import install_error_handlers
-from licheng.kit.testing.fixtures import TestIssuer
-from licheng.kit.testing.infra import TestInfra
 from licheng.kit.tokens import RsaSigner
+from licheng.testing.fixtures import TestIssuer
+from licheng.testing.infra import TestInfra
 
 ADMIN_PID = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
@@ -255,7 +255,7 @@ async def test_rotated_key_is_fetched_on_unknown_kid(issuer: TestIssuer) -> None
 
 
 async def test_unreachable_jwks_is_a_401_not_a_crash() -> None:
-    from licheng.kit.testing.servers import free_port
+    from licheng.testing.servers import free_port
 
     verifier = TokenVerifier(
         jwks_url=f"http://127.0.0.1:{free_port()}/jwks", issuer="x", audience="licheng"

@@ -20,7 +20,7 @@ from licheng.kit.errors import Conflict, install_error_handlers
 from licheng.kit.events import ensure_streams
 from licheng.kit.inbox import InboxMessage
 from licheng.kit.outbox import OutboxMessage, OutboxRelay, record_event
-from licheng.kit.testing.fixtures import DatabaseFactory
+from licheng.testing.fixtures import DatabaseFactory
 
 KIT_TABLES = [t.__table__ for t in (OutboxMessage, InboxMessage, AuditEntry)]  # type: ignore[attr-defined]
 

@@ -26,8 +26,8 @@ from licheng.kit.db import SessionFactory, create_engine, create_session_factory
 from licheng.kit.events import connect_nats, ensure_streams
 from licheng.kit.inbox import ConsumerRunner, ConsumerSpec, InboxMessage, PoisonMessage
 from licheng.kit.outbox import OutboxMessage, OutboxRelay, count_unpublished, record_event
-from licheng.kit.testing.fixtures import DatabaseFactory
-from licheng.kit.testing.servers import NatsServerProcess
+from licheng.testing.fixtures import DatabaseFactory
+from licheng.testing.servers import NatsServerProcess
 
 SCRIPT = Path(__file__).with_name("effect_consumer.py")
 

@@ -13,7 +13,7 @@ from licheng.contracts.permissions import Capability, Role
 from licheng.kit.auth import TokenVerifier
 from licheng.kit.errors import install_error_handlers
 from licheng.kit.permissions import Grant, require
-from licheng.kit.testing.fixtures import TestIssuer
+from licheng.testing.fixtures import TestIssuer
 
 SCHOOL = "011302"
 OTHER_SCHOOL = "013338"

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from licheng.contracts.files import DEFAULT_FILE_LIMITS
 from licheng.kit.errors import BadRequest, FileTooLarge, FileTypeMismatch, UnsupportedFileType
 from licheng.kit.storage import (
-    DEFAULT_UPLOAD_POLICY,
     MIB,
     FileKind,
     KeyFor,
@@ -25,6 +25,9 @@ from licheng.kit.storage import (
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(500)
 JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(300)
+
+# The central database's default limits (licheng.contracts.files), as a policy.
+RULES = UploadPolicy(max_bytes={FileKind(k): v for k, v in DEFAULT_FILE_LIMITS.items()})
 
 
 def _key_for() -> KeyFor:
@@ -46,7 +49,7 @@ async def test_stored_sha256_matches_and_bytes_round_trip(
     stored = await storage.put_stream(
         bucket=bucket,
         chunks=iter_bytes(data),
-        policy=DEFAULT_UPLOAD_POLICY,
+        policy=RULES,
         key_for=_key_for(),
         claimed=FileKind.PDF,
     )
@@ -91,7 +94,7 @@ async def test_pdf_whose_bytes_are_png_is_rejected(storage: ObjectStorage, bucke
         await storage.put_stream(
             bucket=bucket,
             chunks=iter_bytes(PNG),
-            policy=DEFAULT_UPLOAD_POLICY,
+            policy=RULES,
             key_for=_key_for(),
             claimed=claimed,
         )
@@ -112,7 +115,7 @@ async def test_type_outside_policy_and_empty_files_are_rejected(
         await storage.put_stream(
             bucket=bucket,
             chunks=iter_bytes(b"MZ\x90\x00" + bytes(100)),  # a Windows executable
-            policy=DEFAULT_UPLOAD_POLICY,
+            policy=RULES,
             key_for=_key_for(),
         )
     with pytest.raises(BadRequest):

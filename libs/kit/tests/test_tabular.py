@@ -15,10 +15,10 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
+from licheng.contracts.schools import GRADE_HINT, GRADES, parse_grade
 from licheng.kit.errors import BadRequest, InvalidRows, PayloadTooLarge
 from licheng.kit.tabular import (
     EMAIL,
-    GRADES,
     MAX_COLUMNS,
     MAX_ROWS,
     TEMPLATE_USAGE,
@@ -36,12 +36,10 @@ from licheng.kit.tabular import (
     header_name,
     in_worker,
     normalise_cell,
-    parse_grade,
-    read_grade,
     read_table,
     template_workbook,
 )
-from licheng.kit.testing.workbooks import zip_bomb_xlsx
+from licheng.testing.workbooks import zip_bomb_xlsx
 
 CODE = Column("代碼", aliases=("編號",), max_length=4)
 NAME = Column("名稱")
@@ -245,7 +243,7 @@ def test_parse_results_raise_invalid_rows_with_every_error() -> None:
     ]
 
 
-# --- grades ------------------------------------------------------------------------------------
+# --- coded cells (年級 as the example) ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -258,9 +256,13 @@ def test_grade_forms(text: str, expected: int | None) -> None:
     assert set(GRADES.values()) == {1, 2, 3}
 
 
-def test_read_grade_names_the_column_not_the_alias() -> None:
+def test_a_coded_cell_names_the_column_not_the_alias() -> None:
     sheet = Sheet(table(["年級"], ["２"], ["4"], [None]), [GRADE])
-    assert [read_grade(reader, GRADE) for reader in sheet.rows()] == [2, None, None]
+    read = [
+        reader.coded(GRADE, parse_grade, code="grade_invalid", hint=GRADE_HINT)
+        for reader in sheet.rows()
+    ]
+    assert read == [2, None, None]
     assert [(e.row, e.column, e.code) for e in sheet.errors] == [
         (3, "年級", "grade_invalid"),
         (4, "年級", "required"),

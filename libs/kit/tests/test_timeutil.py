@@ -11,8 +11,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licheng.kit.db import create_engine
-from licheng.kit.testing.fixtures import DatabaseFactory
 from licheng.kit.timeutil import NaiveDatetimeError, UtcDateTime
+from licheng.testing.fixtures import DatabaseFactory
 
 TAIPEI = timezone(timedelta(hours=8))
 metadata = sa.MetaData()

@@ -19,9 +19,9 @@ from licheng.course_outcomes.app import create_app
 from licheng.course_outcomes.cli import MIGRATIONS_DIR
 from licheng.course_outcomes.settings import Settings
 from licheng.kit.events import ensure_streams
-from licheng.kit.testing.apps import running, service_settings
-from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
-from licheng.kit.testing.infra import TestInfra
+from licheng.testing.apps import running, service_settings
+from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
+from licheng.testing.infra import TestInfra
 
 
 @dataclass

@@ -19,9 +19,9 @@ from fastapi import FastAPI
 from licheng.identity.app import create_app
 from licheng.identity.cli import MIGRATIONS_DIR
 from licheng.identity.settings import Settings
-from licheng.kit.testing.apps import running, service_settings
-from licheng.kit.testing.fixtures import MigratedDatabaseFactory, TestIssuer
-from licheng.kit.testing.infra import TestInfra
+from licheng.testing.apps import running, service_settings
+from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
+from licheng.testing.infra import TestInfra
 
 LETTERS = {
     "A": 10, "B": 11, "C": 12, "D": 13, "E": 14, "F": 15, "G": 16, "H": 17, "I": 34, "J": 18,

@@ -14,10 +14,10 @@ from prometheus_client import REGISTRY
 
 from licheng.identity.app import create_app
 from licheng.identity.directory_sync import DURABLE
-from licheng.kit.testing.apps import running
-from licheng.kit.testing.fixtures import TestIssuer
-from licheng.kit.testing.infra import TestInfra
-from licheng.kit.testing.servers import TcpProxy
+from licheng.testing.apps import running
+from licheng.testing.fixtures import TestIssuer
+from licheng.testing.infra import TestInfra
+from licheng.testing.servers import TcpProxy
 
 PASSWORD = "Sync-initial-Password-1"
 

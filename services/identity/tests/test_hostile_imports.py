@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from licheng.identity.models import Person
-from licheng.kit.testing.workbooks import zip_bomb_xlsx
+from licheng.testing.workbooks import zip_bomb_xlsx
 
 
 async def _people(api: Any) -> int:

@@ -24,8 +24,8 @@ from licheng.identity.keycloak import (
     DirectoryUser,
     KeycloakDirectory,
 )
-from licheng.kit.testing.infra import TestInfra
-from licheng.kit.testing.servers import TcpProxy
+from licheng.testing.infra import TestInfra
+from licheng.testing.servers import TcpProxy
 
 CLIENT_ID = "licheng-identity"
 CLIENT_SECRET = "identity-dev-secret"

@@ -44,3 +44,18 @@ def term_of(day: date) -> Term:
     if day.month == 1:
         return Term(academic_year=day.year - 1912, semester=1)
     return Term(academic_year=day.year - 1912, semester=2)
+
+
+GRADES: dict[str, int] = {
+    **{str(grade): grade for grade in (1, 2, 3)},
+    **{str(year): year - 9 for year in (10, 11, 12)},
+    **{numeral: grade for grade, numeral in enumerate("一二三", start=1)},
+    **{f"高{numeral}": grade for grade, numeral in enumerate("一二三", start=1)},
+}
+"""年級 as school files write it: 1–3, 一/二/三 (also 高一…), or the 10–12 year count."""
+GRADE_HINT = "1、2、3（也可寫 一、二、三 或 10、11、12）"
+
+
+def parse_grade(text: str) -> int | None:
+    """The senior-high grade 1–3 of a normalised text (an optional 年級 suffix), or None."""
+    return GRADES.get(text.removesuffix("年級"))

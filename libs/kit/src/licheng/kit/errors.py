@@ -123,8 +123,8 @@ class FileTypeMismatch(UnsupportedFileType):
 
 class Locked(AppError):
     status_code = 423
-    code = "term_locked"
-    default_message = "此學期資料已提交鎖定，無法再修改"
+    code = "locked"
+    default_message = "資料已鎖定，無法再修改"
 
 
 class ServiceUnavailable(AppError):

@@ -131,15 +131,6 @@ class UploadPolicy:
 
 
 MIB = 1024 * 1024
-DEFAULT_UPLOAD_POLICY = UploadPolicy(
-    max_bytes={
-        FileKind.PDF: 4 * MIB,
-        FileKind.JPG: 4 * MIB,
-        FileKind.PNG: 4 * MIB,
-        FileKind.MP3: 10 * MIB,
-        FileKind.MP4: 10 * MIB,
-    }
-)
 
 
 async def _spool(

@@ -9,6 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from licheng.contracts.people import EnrolmentStatus
 from licheng.kit.db import enum_column, version_column
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
@@ -16,13 +17,6 @@ from licheng.kit.timeutil import tz_datetime_column, utcnow
 class PersonKind(StrEnum):
     STUDENT = "student"
     STAFF = "staff"
-
-
-class EnrolmentStatus(StrEnum):
-    ENROLLED = "在籍"
-    SUSPENDED = "休學"
-    TRANSFERRED = "轉出"
-    GRADUATED = "畢業"
 
 
 class Audience(StrEnum):

@@ -12,12 +12,10 @@ declares its `Column`s, walks the rows of a `Sheet` with a `RowReader` each, and
   `normalise_cell`, `header_name`;
 - `columns`: `Column`, `Sheet`, `RowReader`, `FirstSeen`, `header_key`, the optional `EMAIL`;
 - `results`: `RowError`, `ParseResult`;
-- `grades`: `GRADES`, `parse_grade`, `read_grade` (年級 1–3 as schools write it);
 - `templates`: `template_workbook`, `TEMPLATE_USAGE`.
 """
 
 from licheng.kit.tabular.columns import EMAIL, Column, FirstSeen, RowReader, Sheet, header_key
-from licheng.kit.tabular.grades import GRADES, parse_grade, read_grade
 from licheng.kit.tabular.guard import MAX_COLUMNS, check_workbook, in_worker
 from licheng.kit.tabular.results import ParseResult, RowError, raise_invalid_rows
 from licheng.kit.tabular.tables import (
@@ -35,7 +33,6 @@ from licheng.kit.tabular.templates import TEMPLATE_USAGE, Note, template_workboo
 
 __all__ = [
     "EMAIL",
-    "GRADES",
     "MAX_COLUMNS",
     "MAX_ROWS",
     "TEMPLATE_USAGE",
@@ -56,9 +53,7 @@ __all__ = [
     "header_name",
     "in_worker",
     "normalise_cell",
-    "parse_grade",
     "raise_invalid_rows",
-    "read_grade",
     "read_table",
     "template_workbook",
 ]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from licheng.kit.tabular.results import ParseResult, RowError, RowT
 from licheng.kit.tabular.tables import Cell, Table, TableRow, clean_text
@@ -47,6 +48,9 @@ EMAIL = Column(
     "email", required=False, aliases=("電子郵件", "e-mail", "電子信箱"), max_length=_MAX_EMAIL
 )
 """An optional e-mail address column, as `RowReader.email` reads by default."""
+
+
+T = TypeVar("T")
 
 
 class Sheet:
@@ -139,6 +143,18 @@ class RowReader:
             self.error(column, "too_long", f"「{label}」不可超過 {column.max_length} 個字")
             return None
         return text
+
+    def coded(
+        self, column: Column, parse: Callable[[str], T | None], *, code: str, hint: str
+    ) -> T | None:
+        """A code cell read by `parse`; reports `code` ("「欄」必須是 <hint>") when it cannot."""
+        text = self.text(column, identifier=True)
+        if text is None:
+            return None
+        value = parse(text)
+        if value is None:
+            self.error(column, code, f"{column.name}必須是 {hint}")
+        return value
 
     def email(self, column: Column = EMAIL) -> str | None:
         """An optional e-mail address, lower-cased; reports `email_invalid` for a bad shape."""

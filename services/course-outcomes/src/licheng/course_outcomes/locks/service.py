@@ -24,6 +24,7 @@ async def ensure_unlocked(
         raise Locked(
             f"{academic_year} 學年度第 {semester} 學期的課程學習成果已提交（提交編號 "
             f"{lock.submission_id}），已鎖定無法修改",
+            code="term_locked",
             detail={
                 "submission_id": str(lock.submission_id),
                 "academic_year": academic_year,

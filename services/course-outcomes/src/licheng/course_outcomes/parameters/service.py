@@ -9,14 +9,14 @@ from typing import Any, Self
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from licheng.contracts.files import DEFAULT_FILE_LIMITS
 from licheng.course_outcomes.models import OutcomeParameters
 from licheng.course_outcomes.parameters import repository
 from licheng.kit.changes import record_change
 from licheng.kit.errors import Conflict, WindowClosed
-from licheng.kit.storage import DEFAULT_UPLOAD_POLICY, FileKind, UploadPolicy
+from licheng.kit.storage import FileKind, UploadPolicy
 from licheng.kit.timeutil import TAIPEI, AwareUtcDatetime, utcnow
 
-DEFAULT_FILE_LIMITS = {kind.value: size for kind, size in DEFAULT_UPLOAD_POLICY.max_bytes.items()}
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -30,7 +30,7 @@ class ParametersUpdate(BaseModel):
     files_per_outcome: int = Field(default=2, ge=1, le=10)
     brief_max_chars: int = Field(default=100, ge=10, le=2000)
     file_limits: dict[FileKind, int] = Field(
-        default_factory=lambda: dict(DEFAULT_UPLOAD_POLICY.max_bytes)
+        default_factory=lambda: {FileKind(k): v for k, v in DEFAULT_FILE_LIMITS.items()}
     )
 
     @model_validator(mode="after")

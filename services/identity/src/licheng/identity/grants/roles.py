@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from licheng.contracts.people import ACTIVE_STATUSES
 from licheng.contracts.permissions import Role
 from licheng.identity.grants import repository as grants
-from licheng.identity.models import EnrolmentStatus, Person, PersonKind
+from licheng.identity.models import Person, PersonKind
 from licheng.identity.people import repository as people
 
-ACTIVE_STUDENT = frozenset({EnrolmentStatus.ENROLLED, EnrolmentStatus.SUSPENDED})
+ACTIVE_STUDENT = ACTIVE_STATUSES
 
 
 async def effective_roles(session: AsyncSession, person: Person) -> frozenset[Role]:

@@ -5,11 +5,11 @@ An import is all or nothing, so callers write the rows only when `ParseResult.ok
 raise `result.raise_for_errors()` (422 `invalid_rows` listing every problem).
 """
 
+from licheng.contracts.people import EnrolmentStatus
 from licheng.identity.imports.classes import parse_classes
 from licheng.identity.imports.dates import parse_date
 from licheng.identity.imports.model import (
     ClassRow,
-    EnrolmentStatus,
     ImportKind,
     StaffRow,
     StudentRow,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Set
 
+from licheng.contracts.schools import GRADE_HINT, parse_grade
 from licheng.identity.imports.model import ClassRow
-from licheng.kit.tabular import Column, FirstSeen, ParseResult, Sheet, Table, read_grade
+from licheng.kit.tabular import Column, FirstSeen, ParseResult, Sheet, Table
 
 CLASS_CODE = Column("班級代碼", max_length=32)
 GRADE = Column("年級")
@@ -21,7 +22,7 @@ def parse_classes(table: Table, *, known_staff_nos: Set[str] | None) -> ParseRes
     rows: list[ClassRow] = []
     for reader in sheet.rows():
         class_code = reader.text(CLASS_CODE, identifier=True)
-        grade = read_grade(reader, GRADE)
+        grade = reader.coded(GRADE, parse_grade, code="grade_invalid", hint=GRADE_HINT)
         name = reader.text(CLASS_NAME)
         homeroom = reader.text(HOMEROOM, identifier=True)
         if class_code is not None and (first := codes.earlier(class_code, reader.row)):

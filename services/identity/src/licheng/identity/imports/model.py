@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from licheng.contracts.people import EnrolmentStatus
+
 
 class ImportKind(StrEnum):
     """What a file imports."""
@@ -17,15 +19,6 @@ class ImportKind(StrEnum):
     STUDENTS = "students"
     STAFF = "staff"
     CLASSES = "classes"
-
-
-class EnrolmentStatus(StrEnum):
-    """在籍狀態 as the school's 校務行政系統 writes it."""
-
-    ENROLLED = "在籍"
-    SUSPENDED = "休學"
-    TRANSFERRED_OUT = "轉出"
-    GRADUATED = "畢業"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ import re
 from collections.abc import Set
 from datetime import date
 
+from licheng.contracts.people import EnrolmentStatus
 from licheng.identity.imports.dates import parse_date, plausible_birth_date, taipei_today
-from licheng.identity.imports.model import EnrolmentStatus, StudentRow
+from licheng.identity.imports.model import StudentRow
 from licheng.identity.imports.national_id import national_id_problem, normalise_national_id
 from licheng.kit.tabular import EMAIL, Column, FirstSeen, ParseResult, RowReader, Sheet, Table
 

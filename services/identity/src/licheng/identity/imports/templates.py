@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from licheng.contracts.people import EnrolmentStatus
 from licheng.identity.imports.classes import CLASS_COLUMNS
-from licheng.identity.imports.model import EnrolmentStatus, ImportKind
+from licheng.identity.imports.model import ImportKind
 from licheng.identity.imports.staff import STAFF_COLUMNS
 from licheng.identity.imports.students import STUDENT_COLUMNS
 from licheng.kit.tabular import Column, Note, template_workbook

@@ -22,7 +22,7 @@ from licheng.identity.imports import (
     parse_students,
     read_table,
 )
-from licheng.identity.models import EnrolmentStatus, Person, PersonKind, SchoolClass
+from licheng.identity.models import Person, PersonKind, SchoolClass
 from licheng.identity.people import repository
 from licheng.kit.changes import record_change
 from licheng.kit.tabular import in_worker, raise_invalid_rows
@@ -157,7 +157,7 @@ async def import_students(
         created, updated = (created + 1, updated) if before is None else (created, updated + 1)
         person.class_code = row.class_code
         person.seat_no = row.seat_no
-        person.status = EnrolmentStatus(row.status.value)
+        person.status = row.status
         if row.email:
             person.email = row.email
         if "pii" in change:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Set
 
+from licheng.contracts.schools import GRADE_HINT, parse_grade
 from licheng.course_outcomes.courses.parsing.codes import (
     COURSE_CODE_LENGTH,
     DOMAIN_SLICE,
@@ -32,7 +33,6 @@ from licheng.kit.tabular import (
     RowReader,
     Sheet,
     Table,
-    read_grade,
     read_table,
 )
 
@@ -222,7 +222,7 @@ def parse_course_records(
         course_code = _course_code(reader)
         subject_name = reader.text(SUBJECT_NAME)
         credits = _credits(reader)
-        grade = read_grade(reader, GRADE)
+        grade = reader.coded(GRADE, parse_grade, code="grade_invalid", hint=GRADE_HINT)
         teacher_no = reader.text(TEACHER, identifier=True)
         kind = _kind(reader)
         original_year, original_semester = _original_term(reader, kind, (year, semester))

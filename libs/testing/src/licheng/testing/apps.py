@@ -12,8 +12,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from licheng.kit.settings import ServiceSettings
-from licheng.kit.testing.infra import TestInfra
-from licheng.kit.testing.servers import free_port
+from licheng.testing.infra import TestInfra
+from licheng.testing.servers import free_port
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 

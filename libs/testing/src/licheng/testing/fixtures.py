@@ -30,10 +30,10 @@ from nats.js.errors import NotFoundError
 from licheng.kit.logging import configure_logging, watch_errors
 from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.storage import ObjectStorage
-from licheng.kit.testing.databases import clone_database, create_database, drop_database
-from licheng.kit.testing.infra import TestInfra, load_infra
-from licheng.kit.testing.servers import JsonHttpServer, NatsServerProcess
 from licheng.kit.tokens import RsaSigner
+from licheng.testing.databases import clone_database, create_database, drop_database
+from licheng.testing.infra import TestInfra, load_infra
+from licheng.testing.servers import JsonHttpServer, NatsServerProcess
 
 TEST_AUDIENCE = "licheng"
 TEST_ISSUER = "https://issuer.test.licheng/realms/licheng"

@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from licheng.kit.testing.infra import TestInfra
+from licheng.testing.infra import TestInfra
 
 
 async def _admin_connection(infra: TestInfra) -> asyncpg.Connection:

@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[6]
+REPO_ROOT = Path(__file__).resolve().parents[5]
 INFRA_ENV_FILE = REPO_ROOT / "var" / "infra" / "test" / "infra.env"
 
 
