@@ -14,6 +14,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Collection, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -95,6 +96,16 @@ def object_key(*, school_code: str, owner_id: uuid.UUID, record_id: uuid.UUID, s
     if not is_school_code(school_code) or not _SHA256.fullmatch(sha256):
         raise ValueError("object keys take a school code and a SHA-256 hex digest")
     return f"{school_code}/{owner_id}/{record_id}/{sha256}"
+
+
+@dataclass(frozen=True)
+class ReceivedUpload:
+    """An upload that passed the checks, spooled (memory, then disk) and hashed, not yet stored."""
+
+    spool: SpooledTemporaryFile[bytes]
+    size: int
+    sha256: str
+    kind: FileKind
 
 
 @dataclass(frozen=True)
@@ -229,6 +240,42 @@ class ObjectStorage:
         if not await asyncio.to_thread(self.client.bucket_exists, bucket):
             raise RuntimeError(f"bucket {bucket} is missing")
 
+    @asynccontextmanager
+    async def receive(
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        policy: UploadPolicy,
+        claimed: FileKind | None = None,
+    ) -> AsyncIterator[ReceivedUpload]:
+        """Spool and check a stream (size, type by content, SHA-256) without storing it.
+
+        The caller decides with the hash in hand, then `put`s it or lets it go: a refused
+        upload never reaches the bucket, so no orphan object is ever left behind.
+        """
+        spool, size, sha256, kind = await _spool(chunks, policy=policy, claimed=claimed)
+        try:
+            yield ReceivedUpload(spool=spool, size=size, sha256=sha256, kind=kind)
+        finally:
+            spool.close()
+
+    async def put(self, upload: ReceivedUpload, *, bucket: str, key_for: KeyFor) -> StoredObject:
+        """Store a received upload under its content-addressed key."""
+        key = key_for(upload.sha256)
+        upload.spool.seek(0)
+        await asyncio.to_thread(
+            self.client.put_object,
+            bucket,
+            key,
+            cast(BinaryIO, upload.spool),
+            length=upload.size,
+            content_type=upload.kind.content_type,
+            metadata={"sha256": upload.sha256},
+        )
+        return StoredObject(
+            bucket=bucket, key=key, size=upload.size, sha256=upload.sha256, kind=upload.kind
+        )
+
     async def put_stream(
         self,
         *,
@@ -239,21 +286,8 @@ class ObjectStorage:
         claimed: FileKind | None = None,
     ) -> StoredObject:
         """Check and store a stream; raise (storing nothing) when it breaks the policy."""
-        spool, size, sha256, kind = await _spool(chunks, policy=policy, claimed=claimed)
-        key = key_for(sha256)
-        try:
-            await asyncio.to_thread(
-                self.client.put_object,
-                bucket,
-                key,
-                cast(BinaryIO, spool),
-                length=size,
-                content_type=kind.content_type,
-                metadata={"sha256": sha256},
-            )
-        finally:
-            spool.close()
-        return StoredObject(bucket=bucket, key=key, size=size, sha256=sha256, kind=kind)
+        async with self.receive(chunks, policy=policy, claimed=claimed) as upload:
+            return await self.put(upload, bucket=bucket, key_for=key_for)
 
     async def presigned_get(
         self, *, bucket: str, key: str, expires: timedelta = timedelta(minutes=5)

@@ -266,22 +266,22 @@ async def attach_file(
     allowed = {kind: size for kind, size in limits.items() if kind in SLOT_KINDS[slot]}
     if not allowed:
         raise BadRequest("本學期未開放此類檔案", code="file_type_not_allowed")
-    stored = await storage.put_stream(
-        bucket=bucket,
-        chunks=chunks,
-        policy=UploadPolicy(max_bytes=allowed),
-        claimed=FileKind.from_filename(filename),
-        key_for=KeyFor(
-            school_code=outcome.school_code, owner_id=outcome.student_id, record_id=outcome.id
-        ),
-    )
     existing = await repository.file_in_slot(session, outcome.school_code, outcome.id, slot)
-    if outcome.status == OutcomeStatus.CERTIFIED:
-        if existing is not None and existing.sha256 == stored.sha256:
-            return existing  # the same bytes again: certification stands, nothing changes
-        raise Conflict(
-            "已認證的成果不能更換檔案；如需修改請老師先取消認證", code="outcome_certified"
-        )
+    key_for = KeyFor(
+        school_code=outcome.school_code, owner_id=outcome.student_id, record_id=outcome.id
+    )
+    policy = UploadPolicy(max_bytes=allowed)
+    async with storage.receive(
+        chunks, policy=policy, claimed=FileKind.from_filename(filename)
+    ) as upload:
+        # Decide with the hash in hand, before anything reaches the bucket.
+        if outcome.status == OutcomeStatus.CERTIFIED:
+            if existing is not None and existing.sha256 == upload.sha256:
+                return existing  # the same bytes again: certification stands, nothing changes
+            raise Conflict(
+                "已認證的成果不能更換檔案；如需修改請老師先取消認證", code="outcome_certified"
+            )
+        stored = await storage.put(upload, bucket=bucket, key_for=key_for)
     before = _snapshot(outcome)
     if existing is None:
         existing = OutcomeFile(
