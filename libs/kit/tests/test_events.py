@@ -295,3 +295,51 @@ async def test_poison_and_malformed_messages_go_straight_to_dead_letters(
     assert any("poison" in e and "unknown job type" in e for e in errors)
     assert any("malformed" in e for e in errors)
     assert any("does not match its model" in e for e in errors)
+
+
+@pytest.mark.expected_errors("outbox.dead_lettered")
+async def test_an_outbox_row_that_always_fails_is_set_aside_and_the_rest_go_on(
+    database: tuple[str, AsyncEngine], nats_client: NatsClient
+) -> None:
+    _, engine = database
+    factory = create_session_factory(engine)
+    js = nats_client.jetstream()
+    await ensure_streams(js, "identity")
+    poison = _event(1)
+    async with factory() as session:
+        # A subject no stream takes: JetStream refuses it however often it is tried.
+        session.add(
+            OutboxMessage(
+                id=poison.id,
+                subject="nowhere.011302.thing.happened",
+                payload=poison.model_dump_json(),
+            )
+        )
+        await session.commit()
+    await _write_events(factory, range(2, 4))
+    dead = await nats_client.subscribe(dead_letter_subject("outbox.identity"))
+    relay = OutboxRelay(
+        service="identity", session_factory=factory, jetstream=js, publish_timeout=1.0,
+        max_attempts=3,
+    )  # fmt: skip
+    assert await relay.publish_pending() == (0, False)
+    assert await relay.publish_pending() == (0, False)  # still blocking the rows behind it
+    assert await relay.publish_pending() == (2, True)  # third failure: set aside, the rest go
+    message = await dead.next_msg(timeout=5)
+    assert message.headers is not None
+    assert message.headers["Licheng-Event-Id"] == str(poison.id)
+    assert message.headers["Licheng-Original-Subject"] == "nowhere.011302.thing.happened"
+    assert EventEnvelope.model_validate_json(message.data).id == poison.id
+    info = await js.stream_info(STREAMS["identity"].name)
+    assert info.state.messages == 2
+    async with factory() as session:
+        assert await count_unpublished(session) == 0
+        row = await session.get(OutboxMessage, 1)
+        assert row is not None
+        assert row.id == poison.id
+        assert (row.last_error or "").startswith("dead-lettered after 3 attempts")
+    sample = REGISTRY.get_sample_value(
+        "licheng_outbox_dead_lettered_total", {"service": "identity"}
+    )
+    assert sample is not None
+    assert sample >= 1

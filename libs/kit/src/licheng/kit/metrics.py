@@ -21,6 +21,11 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_PUBLISH_FAILURES = Counter(
     "licheng_outbox_publish_failures_total", "Failed outbox publish attempts", ["service"]
 )
+OUTBOX_DEAD_LETTERED = Counter(
+    "licheng_outbox_dead_lettered_total",
+    "Outbox rows set aside after failing every attempt (their error kept for an operator)",
+    ["service"],
+)
 EVENTS_HANDLED = Counter(
     "licheng_events_handled_total",
     "Events taken by a consumer, by outcome (applied, duplicate, retried, dead_lettered)",

@@ -20,10 +20,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import EventEnvelope, EventPayload
+from licheng.contracts.events import EventEnvelope, EventPayload, dead_letter_subject
 from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
-from licheng.kit.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from licheng.kit.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from licheng.kit.safe_errors import safe_traceback
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
@@ -115,6 +115,7 @@ class OutboxRelay:
         poll_seconds: float = 0.2,
         batch_size: int = 100,
         publish_timeout: float = 5.0,
+        max_attempts: int = 10,
     ) -> None:
         self._service = service
         self._session_factory = session_factory
@@ -122,6 +123,7 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._batch = batch_size
         self._timeout = publish_timeout
+        self._max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -177,6 +179,39 @@ class OutboxRelay:
                         await self._wake.wait()
                 self._wake.clear()
 
+    async def _dead_letter(self, row: OutboxMessage) -> bool:
+        """Move a row that keeps failing to the dead letters; False while NATS itself fails.
+
+        Only when the dead-letter publish succeeds do we know NATS works and the row itself is
+        at fault (a subject no stream takes, a payload too large): then it is set aside, with
+        its error, for an operator, and the rows after it go on.
+        """
+        try:
+            await self._js.publish(
+                dead_letter_subject(f"outbox.{self._service}"),
+                row.payload.encode(),
+                timeout=self._timeout,
+                headers={
+                    "Nats-Msg-Id": f"outbox-{row.id}",
+                    "Licheng-Original-Subject": row.subject,
+                    "Licheng-Event-Id": str(row.id),
+                    "Licheng-Error": (row.last_error or "")[:500],
+                },
+            )
+        except (NatsError, TimeoutError):
+            return False
+        row.published_at = utcnow()
+        row.last_error = f"dead-lettered after {row.attempts} attempts: {row.last_error}"[:500]
+        OUTBOX_DEAD_LETTERED.labels(self._service).inc()
+        log.error(
+            "outbox.dead_lettered",
+            service=self._service,
+            event_id=str(row.id),
+            subject=row.subject,
+            attempts=row.attempts,
+        )
+        return True
+
     async def publish_pending(self) -> tuple[int, bool]:
         """Publish one batch; returns (published, whether every claimed row went out)."""
         async with self._session_factory() as session:
@@ -200,8 +235,10 @@ class OutboxRelay:
                         event_id=str(row.id),
                         error=type(exc).__name__,
                     )
-                    await session.commit()
-                    return published, False
+                    if row.attempts < self._max_attempts or not await self._dead_letter(row):
+                        await session.commit()
+                        return published, False
+                    continue  # a poison row no longer blocks the ones after it
                 row.published_at = utcnow()
                 published += 1
             await session.commit()
