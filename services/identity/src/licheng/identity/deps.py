@@ -6,10 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from licheng.contracts.permissions import Scope
 from licheng.identity.crypto import PiiCipher
-from licheng.kit.errors import Forbidden
-from licheng.kit.permissions import Grant
 
 API = "/api/identity/v1"
 SCHOOL = API + "/schools/{school_code}"
@@ -22,9 +19,3 @@ def get_cipher(request: Request) -> PiiCipher:
 
 
 CipherDep = Annotated[PiiCipher, Depends(get_cipher)]
-
-
-def require_school_wide(grant: Grant) -> None:
-    """Refuse a grant that reaches less than the whole school."""
-    if Scope.ALL not in grant.scopes:
-        raise Forbidden("此功能僅限系統管理者使用", code="admin_only")

@@ -8,15 +8,14 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from licheng.contracts.permissions import Capability, capabilities_of
+from licheng.contracts.permissions import Capability
 from licheng.identity.announcements import repository, service
 from licheng.identity.announcements.service import AnnouncementCreate, AnnouncementUpdate
+from licheng.identity.auth import AnnouncementEditor, SchoolMember
 from licheng.identity.deps import SCHOOL
 from licheng.identity.models import Announcement, Audience
-from licheng.kit.auth import CurrentPrincipal
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import Forbidden
-from licheng.kit.permissions import Grant, require
 from licheng.kit.timeutil import utcnow
 from licheng.kit.versioning import ExpectedVersion
 
@@ -42,20 +41,17 @@ class AnnouncementPublic(BaseModel):
 async def list_announcements(
     school_code: str,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    member: SchoolMember,
     include_scheduled: bool = False,
 ) -> list[AnnouncementPublic]:
     """Current announcements for the caller's audience; editors may ask for every one."""
-    roles = principal.roles_in(school_code)
-    if not roles:
-        raise Forbidden("您不屬於此學校", code="not_in_school")
     if include_scheduled:
-        if Capability.ANNOUNCEMENTS_EDIT not in capabilities_of(roles):
+        if not member.may(Capability.ANNOUNCEMENTS_EDIT):
             raise Forbidden("您沒有「公告編輯」的權限")
         items = await repository.list_all(session, school_code)
     else:
         items = await repository.list_current(
-            session, school_code, service.audiences_for(roles), utcnow()
+            session, school_code, service.audiences_for(member.roles), utcnow()
         )
     return [AnnouncementPublic.of(i) for i in items]
 
@@ -67,7 +63,7 @@ async def create_announcement(
     school_code: str,
     payload: AnnouncementCreate,
     session: SessionDep,
-    grant: Grant = require(Capability.ANNOUNCEMENTS_EDIT),
+    grant: AnnouncementEditor,
 ) -> AnnouncementPublic:
     """Post now, or schedule with publish_from/publish_until."""
     item = await service.create(
@@ -83,7 +79,7 @@ async def update_announcement(
     payload: AnnouncementUpdate,
     session: SessionDep,
     expected: ExpectedVersion,
-    grant: Grant = require(Capability.ANNOUNCEMENTS_EDIT),
+    grant: AnnouncementEditor,
 ) -> AnnouncementPublic:
     """Edit; send `If-Match: <version>` to refuse overwriting someone else's change."""
     item = await service.update(
@@ -102,7 +98,7 @@ async def delete_announcement(
     school_code: str,
     item_id: uuid.UUID,
     session: SessionDep,
-    grant: Grant = require(Capability.ANNOUNCEMENTS_EDIT),
+    grant: AnnouncementEditor,
 ) -> None:
     """Delete."""
     await service.delete(

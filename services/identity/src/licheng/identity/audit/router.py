@@ -9,12 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from licheng.contracts.permissions import Capability
+from licheng.identity.auth import SchoolAdmin
 from licheng.identity.deps import SCHOOL
 from licheng.kit.audit import query_audit
 from licheng.kit.db import SessionDep
 from licheng.kit.pagination import Page, PageParams, page_params
-from licheng.kit.permissions import Grant, require
 from licheng.kit.timeutil import AwareUtcDatetime
 
 router = APIRouter(prefix=SCHOOL, tags=["audit"])
@@ -37,11 +36,11 @@ async def read_audit(
     school_code: str,
     session: SessionDep,
     paging: Annotated[PageParams, Depends(page_params)],
+    grant: SchoolAdmin,
     person_id: uuid.UUID | None = None,
     action: str | None = None,
     since: AwareUtcDatetime | None = None,
     until: AwareUtcDatetime | None = None,
-    grant: Grant = require(Capability.PERMISSIONS_MANAGE),
 ) -> Page[AuditPublic]:
     """Who changed what and when, newest first."""
     rows, total = await query_audit(

@@ -7,11 +7,11 @@ import uuid
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
-from licheng.contracts.permissions import ROLE_TITLES, Capability, Role
+from licheng.contracts.permissions import ROLE_TITLES, Role
+from licheng.identity.auth import SchoolAdmin
 from licheng.identity.deps import SCHOOL
 from licheng.identity.grants import repository, service
 from licheng.kit.db import SessionDep
-from licheng.kit.permissions import Grant, require
 
 router = APIRouter(prefix=SCHOOL, tags=["grants"])
 
@@ -24,7 +24,7 @@ class GrantPublic(BaseModel):
 
 @router.get("/grants", response_model=list[GrantPublic], summary="角色授權列表")
 async def list_grants(
-    school_code: str, session: SessionDep, grant: Grant = require(Capability.PERMISSIONS_MANAGE)
+    school_code: str, session: SessionDep, grant: SchoolAdmin
 ) -> list[GrantPublic]:
     """Every explicit grant in the school."""
     return [
@@ -40,7 +40,7 @@ async def grant_role(
     role: Role,
     session: SessionDep,
     response: Response,
-    grant: Grant = require(Capability.PERMISSIONS_MANAGE),
+    grant: SchoolAdmin,
 ) -> GrantPublic:
     """Grant; 201 when new, 200 when it was already held."""
     created = await service.grant(
@@ -62,7 +62,7 @@ async def revoke_role(
     person_id: uuid.UUID,
     role: Role,
     session: SessionDep,
-    grant: Grant = require(Capability.PERMISSIONS_MANAGE),
+    grant: SchoolAdmin,
 ) -> None:
     """Revoke; revoking a role not held changes nothing."""
     await service.revoke(

@@ -10,16 +10,21 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.permissions import Capability, Scope
+from licheng.identity.auth import (
+    Importer,
+    PortfolioReader,
+    ProfileOwner,
+    SchoolAdmin,
+    StudentVisibility,
+)
 from licheng.identity.crypto import PiiCipher
-from licheng.identity.deps import SCHOOL, CipherDep, require_school_wide
+from licheng.identity.deps import SCHOOL, CipherDep
 from licheng.identity.imports import ImportKind, template_xlsx
 from licheng.identity.models import PersonKind
 from licheng.identity.people import imports, profile, repository
 from licheng.identity.people.schemas import ClassPublic, PersonPublic, ProfileUpdate
 from licheng.kit.db import SessionDep
 from licheng.kit.pagination import Page, PageParams, page_params
-from licheng.kit.permissions import Grant, require
 
 router = APIRouter(prefix=SCHOOL, tags=["people"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -38,10 +43,9 @@ async def import_file(
     session: SessionDep,
     cipher: CipherDep,
     file: Annotated[UploadFile, File(description="xlsx 或 CSV（UTF-8 / Big5）")],
-    grant: Grant = require(Capability.PORTFOLIO_WRITE),
+    grant: Importer,
 ) -> dict[str, Any]:
     """Validate the whole file, then upsert every row; any problem writes nothing."""
-    require_school_wide(grant)
     data = await file.read()
     filename = file.filename or "upload"
     actor = grant.principal.person_id
@@ -66,11 +70,8 @@ async def import_file(
 
 
 @router.get("/imports/{kind}/template", summary="下載匯入範本")
-async def import_template(
-    school_code: str, kind: ImportKind, grant: Grant = require(Capability.PORTFOLIO_WRITE)
-) -> Response:
+async def import_template(school_code: str, kind: ImportKind, grant: Importer) -> Response:
     """An xlsx with the columns the import expects."""
-    require_school_wide(grant)
     return Response(
         template_xlsx(kind),
         media_type=XLSX,
@@ -84,23 +85,17 @@ async def list_students(
     session: SessionDep,
     cipher: CipherDep,
     paging: PageDep,
-    class_code: str | None = None,
-    grant: Grant = require(Capability.PORTFOLIO_READ),
+    visible: StudentVisibility,
 ) -> Page[PersonPublic]:
-    """Students the caller may see: all, their homeroom class, or themselves."""
-    class_codes: list[str] | None = [class_code] if class_code else None
-    person_id: uuid.UUID | None = None
-    others = grant.scopes - {Scope.OWN, Scope.OWN_CLASS}
-    if not others:
-        if Scope.OWN_CLASS in grant.scopes and grant.principal.person_id:
-            mine = await repository.homeroom_class_codes(
-                session, school_code, grant.principal.person_id
-            )
-            class_codes = [c for c in (class_codes or mine) if c in mine]
-        else:
-            person_id = grant.principal.person_id or uuid.UUID(int=0)
+    """Students the caller may see: all, their homeroom class, or themselves (`?class_code=`)."""
     return await _people_page(
-        session, cipher, paging, school_code, PersonKind.STUDENT, class_codes, person_id
+        session,
+        cipher,
+        paging,
+        school_code,
+        PersonKind.STUDENT,
+        visible.class_codes,
+        visible.person_id,
     )
 
 
@@ -110,7 +105,7 @@ async def list_staff(
     session: SessionDep,
     cipher: CipherDep,
     paging: PageDep,
-    grant: Grant = require(Capability.PERMISSIONS_MANAGE),
+    grant: SchoolAdmin,
 ) -> Page[PersonPublic]:
     """The school's staff (for granting roles)."""
     return await _people_page(session, cipher, paging, school_code, PersonKind.STAFF, None, None)
@@ -143,7 +138,7 @@ async def _people_page(
 
 @router.get("/classes", response_model=list[ClassPublic], summary="班級")
 async def list_classes(
-    school_code: str, session: SessionDep, grant: Grant = require(Capability.PORTFOLIO_READ)
+    school_code: str, session: SessionDep, grant: PortfolioReader
 ) -> list[ClassPublic]:
     """The school's classes and their 導師."""
     return [ClassPublic.of(c) for c in await repository.list_classes(session, school_code)]
@@ -154,7 +149,7 @@ async def read_profile(
     school_code: str,
     session: SessionDep,
     cipher: CipherDep,
-    grant: Grant = require(Capability.PROFILE_MAINTAIN),
+    grant: ProfileOwner,
 ) -> PersonPublic:
     """The student's own record."""
     person = await profile.own_record(session, grant=grant)
@@ -167,7 +162,7 @@ async def update_profile(
     update: ProfileUpdate,
     session: SessionDep,
     cipher: CipherDep,
-    grant: Grant = require(Capability.PROFILE_MAINTAIN),
+    grant: ProfileOwner,
 ) -> PersonPublic:
     """Change email, phone or address; official fields come only from imports."""
     person = await profile.update_contact(session, grant=grant, update=update)

@@ -7,14 +7,14 @@ import uuid
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from licheng.contracts.permissions import Capability
+from licheng.identity.auth import SchoolAdmin
 from licheng.identity.deps import API, SCHOOL
 from licheng.identity.schools import repository, service
 from licheng.identity.schools.service import AdminAppointment, SchoolCreate, TermUpdate
 from licheng.kit.auth import CurrentPrincipal, Principal
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import NotFound
-from licheng.kit.permissions import Grant, require, require_district_operator
+from licheng.kit.permissions import require_district_operator
 
 router = APIRouter(tags=["schools"])
 
@@ -79,7 +79,7 @@ async def set_term(
     school_code: str,
     term: TermUpdate,
     session: SessionDep,
-    grant: Grant = require(Capability.PERMISSIONS_MANAGE),
+    grant: SchoolAdmin,
 ) -> SchoolPublic:
     """The school admin moves the school to a new term."""
     school = await service.set_term(
