@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import structlog
 from fastapi import FastAPI, Request
+from pydantic import BaseModel
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -266,3 +267,35 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(StaleDataError, _stale_data)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: str
+    message: str
+    detail: Any = None
+
+
+# The error answers API endpoints give, with the stable codes clients meet under each status.
+_ERRORS: dict[int, str] = {
+    400: "請求內容有誤（bad_request, if_match_invalid, file_unreadable, too_many_rows, …）",
+    401: "未登入或權杖無效（unauthorized）",
+    403: "沒有權限（forbidden 與各功能的 *_only）",
+    404: "找不到資料或學校（not_found, school_not_found, …）",
+    409: "與現有資料衝突（conflict, version_conflict, window_closed, quota_exceeded, …）",
+    413: "檔案或活頁簿過大（file_too_large, workbook_too_large）",
+    415: "檔案類型不符（file_type_not_allowed, file_type_mismatch）",
+    422: "請求格式不正確（request_invalid）或匯入資料有誤（invalid_rows）",
+    423: "資料已提交鎖定（term_locked）",
+    503: "服務或資料庫暫時無法使用（service_unavailable）",
+}
+COMMON_ERRORS = (400, 401, 403, 404, 409, 422, 503)
+
+
+def error_responses(*extra: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a router or route: the common errors plus `extra` statuses."""
+    return {
+        status: {"model": ErrorBody, "description": _ERRORS[status]}
+        for status in sorted({*COMMON_ERRORS, *extra})
+    }

@@ -18,9 +18,13 @@ from licheng.course_outcomes.outcomes.schemas import (
     OutcomePublic,
 )
 from licheng.kit.db import SessionDep
-from licheng.kit.errors import NotFound
+from licheng.kit.errors import NotFound, error_responses
 
-router = APIRouter(prefix="/api/course-outcomes/v1/schools/{school_code}", tags=["certification"])
+router = APIRouter(
+    prefix="/api/course-outcomes/v1/schools/{school_code}",
+    tags=["certification"],
+    responses=error_responses(423),
+)
 
 
 async def _outcome(session: SessionDep, school_code: str, outcome_id: uuid.UUID) -> Outcome:

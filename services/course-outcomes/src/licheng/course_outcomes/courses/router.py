@@ -15,8 +15,13 @@ from licheng.course_outcomes.courses import repository, service
 from licheng.course_outcomes.courses.parsing import template_xlsx
 from licheng.course_outcomes.params import SemesterQuery, YearQuery
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 
-router = APIRouter(prefix="/api/course-outcomes/v1/schools/{school_code}", tags=["courses"])
+router = APIRouter(
+    prefix="/api/course-outcomes/v1/schools/{school_code}",
+    tags=["courses"],
+    responses=error_responses(413),
+)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -8,8 +8,13 @@ from licheng.course_outcomes.auth import Admin
 from licheng.course_outcomes.locks import service
 from licheng.course_outcomes.params import SemesterPath, YearPath
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 
-router = APIRouter(prefix="/api/course-outcomes/v1/schools/{school_code}", tags=["locks"])
+router = APIRouter(
+    prefix="/api/course-outcomes/v1/schools/{school_code}",
+    tags=["locks"],
+    responses=error_responses(),
+)
 
 
 @router.post(

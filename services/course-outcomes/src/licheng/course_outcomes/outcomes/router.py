@@ -22,11 +22,16 @@ from licheng.course_outcomes.outcomes.schemas import (
 )
 from licheng.course_outcomes.params import SemesterQuery, YearQuery
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 from licheng.kit.settings import ServiceSettings
 from licheng.kit.storage import ObjectStorage
 from licheng.kit.versioning import ExpectedVersion
 
-router = APIRouter(prefix="/api/course-outcomes/v1/schools/{school_code}", tags=["outcomes"])
+router = APIRouter(
+    prefix="/api/course-outcomes/v1/schools/{school_code}",
+    tags=["outcomes"],
+    responses=error_responses(413, 415, 423),
+)
 CHUNK = 64 * 1024
 
 

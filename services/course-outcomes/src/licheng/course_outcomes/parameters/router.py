@@ -13,10 +13,13 @@ from licheng.course_outcomes.parameters import service
 from licheng.course_outcomes.parameters.service import ParametersUpdate
 from licheng.course_outcomes.params import SemesterPath, YearPath
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 from licheng.kit.versioning import ExpectedVersion
 
 router = APIRouter(
-    prefix="/api/course-outcomes/v1/schools/{school_code}/parameters", tags=["parameters"]
+    prefix="/api/course-outcomes/v1/schools/{school_code}/parameters",
+    tags=["parameters"],
+    responses=error_responses(),
 )
 
 

@@ -14,9 +14,14 @@ from licheng.course_outcomes.roster import repository as roster
 from licheng.course_outcomes.status import repository
 from licheng.course_outcomes.status.repository import StudentSort
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, PageParams, page_params
 
-router = APIRouter(prefix="/api/course-outcomes/v1/schools/{school_code}/status", tags=["status"])
+router = APIRouter(
+    prefix="/api/course-outcomes/v1/schools/{school_code}/status",
+    tags=["status"],
+    responses=error_responses(),
+)
 
 
 class StudentStatus(BaseModel):

@@ -15,11 +15,13 @@ from licheng.identity.auth import AnnouncementEditor, SchoolMember
 from licheng.identity.deps import SCHOOL
 from licheng.identity.models import Announcement, Audience
 from licheng.kit.db import SessionDep
-from licheng.kit.errors import Forbidden
+from licheng.kit.errors import Forbidden, error_responses
 from licheng.kit.timeutil import utcnow
 from licheng.kit.versioning import ExpectedVersion
 
-router = APIRouter(prefix=SCHOOL + "/announcements", tags=["announcements"])
+router = APIRouter(
+    prefix=SCHOOL + "/announcements", tags=["announcements"], responses=error_responses()
+)
 
 
 class AnnouncementPublic(BaseModel):

@@ -13,10 +13,11 @@ from licheng.identity.auth import SchoolAdmin
 from licheng.identity.deps import SCHOOL
 from licheng.kit.audit import query_audit
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, PageParams, page_params
 from licheng.kit.timeutil import AwareUtcDatetime
 
-router = APIRouter(prefix=SCHOOL, tags=["audit"])
+router = APIRouter(prefix=SCHOOL, tags=["audit"], responses=error_responses())
 
 
 class AuditPublic(BaseModel):

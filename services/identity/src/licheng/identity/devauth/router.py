@@ -19,10 +19,12 @@ from licheng.identity.people import repository
 from licheng.identity.settings import Settings
 from licheng.kit.auth import DISTRICT_OPERATORS_GROUP
 from licheng.kit.db import SessionDep
-from licheng.kit.errors import Unauthorized
+from licheng.kit.errors import Unauthorized, error_responses
 from licheng.kit.tokens import RsaSigner
 
-router = APIRouter(prefix=API + "/dev-auth", tags=["development sign-in"])
+router = APIRouter(
+    prefix=API + "/dev-auth", tags=["development sign-in"], responses=error_responses()
+)
 OPERATOR_USERNAME = "operator"
 OPERATOR_PID = uuid.UUID("00000000-0000-4000-8000-00000000000d")
 TOKEN_LIFETIME_SECONDS = 15 * 60  # like Keycloak's access tokens: a revoked role stops soon

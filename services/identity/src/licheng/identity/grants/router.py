@@ -12,8 +12,9 @@ from licheng.identity.auth import SchoolAdmin
 from licheng.identity.deps import SCHOOL
 from licheng.identity.grants import repository, service
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 
-router = APIRouter(prefix=SCHOOL, tags=["grants"])
+router = APIRouter(prefix=SCHOOL, tags=["grants"], responses=error_responses())
 
 
 class GrantPublic(BaseModel):

@@ -18,9 +18,10 @@ from licheng.identity.people.imports import BIRTH_DATE, NATIONAL_ID
 from licheng.kit.audit import record_audit
 from licheng.kit.auth import Principal
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 from licheng.kit.permissions import require_service
 
-router = APIRouter(prefix="/internal/v1", tags=["internal"])
+router = APIRouter(prefix="/internal/v1", tags=["internal"], responses=error_responses())
 
 
 class IdentifiersRequest(BaseModel):

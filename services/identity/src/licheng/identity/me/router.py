@@ -9,8 +9,9 @@ from pydantic import BaseModel
 
 from licheng.contracts.permissions import ROLE_TITLES, Role
 from licheng.kit.auth import CurrentPrincipal
+from licheng.kit.errors import error_responses
 
-router = APIRouter(prefix="/api/identity/v1", tags=["me"])
+router = APIRouter(prefix="/api/identity/v1", tags=["me"], responses=error_responses())
 
 
 class SchoolRolesPublic(BaseModel):

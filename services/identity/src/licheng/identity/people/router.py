@@ -24,9 +24,10 @@ from licheng.identity.models import PersonKind
 from licheng.identity.people import imports, profile, repository
 from licheng.identity.people.schemas import ClassPublic, PersonPublic, ProfileUpdate
 from licheng.kit.db import SessionDep
+from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, PageParams, page_params
 
-router = APIRouter(prefix=SCHOOL, tags=["people"])
+router = APIRouter(prefix=SCHOOL, tags=["people"], responses=error_responses(413))
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TEMPLATE_NAMES = {
     ImportKind.STUDENTS: "students-template.xlsx",

@@ -13,10 +13,10 @@ from licheng.identity.schools import repository, service
 from licheng.identity.schools.service import AdminAppointment, SchoolCreate, TermUpdate
 from licheng.kit.auth import CurrentPrincipal, Principal
 from licheng.kit.db import SessionDep
-from licheng.kit.errors import NotFound
+from licheng.kit.errors import NotFound, error_responses
 from licheng.kit.permissions import require_district_operator
 
-router = APIRouter(tags=["schools"])
+router = APIRouter(tags=["schools"], responses=error_responses())
 
 
 class SchoolPublic(BaseModel):
