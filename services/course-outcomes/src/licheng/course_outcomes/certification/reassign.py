@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.events import OutcomeReassigned
 from licheng.course_outcomes.courses import repository as courses
+from licheng.course_outcomes.locks.service import ensure_unlocked
 from licheng.course_outcomes.models import KnownPerson, Outcome, OutcomeStatus, PersonKind
 from licheng.course_outcomes.outcomes import repository
 from licheng.course_outcomes.outcomes.service import STATE_CONFLICT, record_outcome_change
@@ -29,6 +30,7 @@ async def reassign_outcome(
     session: AsyncSession, *, outcome: Outcome, teacher_id: uuid.UUID, actor_id: uuid.UUID | None
 ) -> Outcome:
     """One outcome goes to another certifying teacher (not once it is certified)."""
+    await ensure_unlocked(session, outcome.school_code, outcome.academic_year, outcome.semester)
     await _teacher(session, outcome.school_code, teacher_id)
     before = {"certifier_id": str(outcome.certifier_id) if outcome.certifier_id else None}
     if not await repository.transition(
@@ -53,6 +55,7 @@ async def reassign_section(
     section = await courses.get_section(session, school_code, section_id)
     if section is None:
         raise NotFound("找不到此課程", code="section_not_found")
+    await ensure_unlocked(session, school_code, section.academic_year, section.semester)
     await _teacher(session, school_code, teacher_id)
     previous = section.certifier_id
     section.certifier_id = teacher_id

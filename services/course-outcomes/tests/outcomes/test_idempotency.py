@@ -1,0 +1,59 @@
+"""Idempotency keys: a retried create or 送審 is replayed, never done twice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+
+async def test_idempotency_key_makes_retries_harmless(term: Any) -> None:
+    enrolment = (await term.courses())[term.COURSE_X]
+    body = {"enrolment_id": enrolment, "outcome_type": "其他", "brief": "重送也只有一筆"}
+    key = {"idempotency-key": f"create-{uuid.uuid4()}"}
+    first = await term.api.client.post(
+        f"{term.base}/outcomes", json=body, headers={**term.student(), **key}
+    )
+    again = await term.api.client.post(
+        f"{term.base}/outcomes", json=body, headers={**term.student(), **key}
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replay"] == "true"
+    assert await term.count_outcomes() == 1
+
+    together = await asyncio.gather(*(
+        term.api.client.post(f"{term.base}/outcomes", json=body,
+                             headers={**term.student(), "idempotency-key": "race"})
+        for _ in range(3)))  # fmt: skip
+    assert {r.status_code for r in together} <= {201, 409}
+    assert await term.count_outcomes() == 2  # the race made exactly one more
+
+    other = (await term.courses(2))[term.COURSE_X]
+    theirs = await term.api.client.post(
+        f"{term.base}/outcomes",
+        json={**body, "enrolment_id": other},
+        headers={**term.student(2), **key},
+    )
+    assert theirs.status_code == 201
+    assert theirs.json()["id"] != first.json()["id"]  # the key is per caller
+
+    oid = first.json()["id"]
+    await term.api.client.put(
+        f"{term.base}/outcomes/{oid}/files/document",
+        files={"file": ("a.pdf", term.PDF)},
+        headers=term.student(),
+    )
+    submit_key = {**term.student(), "idempotency-key": "submit-1"}
+    submitted = await term.api.client.post(
+        f"{term.base}/outcomes/{oid}/submission", headers=submit_key
+    )
+    retried = await term.api.client.post(
+        f"{term.base}/outcomes/{oid}/submission", headers=submit_key
+    )
+    assert (submitted.status_code, retried.status_code) == (200, 200)
+    bad = await term.api.client.post(
+        f"{term.base}/outcomes", json=body, headers={**term.student(), "idempotency-key": "k" * 201}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "idempotency_key_invalid"
