@@ -231,5 +231,7 @@ async def test_outcome_round_trip_through_the_gateway(campus: Campus) -> None:
             row["failed"],
             row["selected"],
         ) == (1, 0, 1, 0, 1)
-    teachers = (await gw.get(f"{courses}/status/teachers", params=term, headers=submitter)).json()
+    teachers = (await gw.get(f"{courses}/status/teachers", params=term, headers=submitter)).json()[
+        "items"
+    ]
     assert [(t["local_no"], t["pending"], t["succeeded"]) for t in teachers] == [("T001", 0, 1)]

@@ -166,7 +166,7 @@ def _demo_term_is_there(gw: Gateway, base: str, term: dict[str, int]) -> None:
     assert failed["fail_explanation"]
     assert [o["selected"] for o in mine if o["status"] == "certified"] == [True]
     queue_ = gw("GET", f"{base}/certifications", f"{SCHOOL}-t-t002")
-    assert len(queue_) == 2  # 110001's 數學 and 110002's 國語文 wait for the teacher
+    assert queue_["total"] == 2  # 110001's 數學 and 110002's 國語文 wait for the teacher
 
 
 def _walk_a_term(gw: Gateway, base: str, term: dict[str, int]) -> None:
@@ -244,7 +244,7 @@ def _walk_a_term(gw: Gateway, base: str, term: dict[str, int]) -> None:
         assert sent["status"] == "submitted"
 
     # The teacher: fails the essay with a reason and 說明, certifies the video.
-    waiting = {o["id"] for o in gw("GET", f"{base}/certifications", teacher)}
+    waiting = {o["id"] for o in gw("GET", f"{base}/certifications", teacher)["items"]}
     assert {essay["id"], video["id"]} <= waiting
     failed = gw(
         "POST",

@@ -35,7 +35,8 @@ async def test_section_reassignment_moves_undecided_outcomes(term: Any) -> None:
         params={"academic_year": 115, "semester": 1},
         headers=term.submitter(),
     )
-    section = next(s for s in sections.json() if s["course_code"] == term.COURSE_X)
+    assert sections.json()["total"] == 2
+    section = next(s for s in sections.json()["items"] if s["course_code"] == term.COURSE_X)
     assert section["certifier_id"] == str(term.teacher_a)
     moved = await term.api.client.put(
         f"{term.base}/sections/{section['id']}/certifier",
@@ -44,6 +45,6 @@ async def test_section_reassignment_moves_undecided_outcomes(term: Any) -> None:
     )
     assert moved.json() == {"outcomes_moved": 1}
     queue = await term.api.client.get(f"{term.base}/certifications", headers=term.teacher("b"))
-    assert [o["id"] for o in queue.json()] == [waiting["id"]]
+    assert [o["id"] for o in queue.json()["items"]] == [waiting["id"]]
     kept = await term.api.client.get(f"{term.base}/outcomes/{done['id']}", headers=term.student())
     assert kept.json()["certifier_id"] == str(term.teacher_a)  # decided outcomes stay

@@ -17,7 +17,8 @@ async def test_fail_edit_resubmit_certify_select_revoke(term: Any) -> None:
     assert (await term.submit(oid)).json()["status"] == "submitted"
 
     queue = await term.api.client.get(f"{term.base}/certifications", headers=term.teacher())
-    assert [o["id"] for o in queue.json()] == [oid]
+    assert [o["id"] for o in queue.json()["items"]] == [oid]
+    assert (queue.json()["total"], queue.json()["next_cursor"]) == (1, None)
     link = await term.api.client.get(
         f"{term.base}/certifications/{oid}/files/document", headers=term.teacher()
     )

@@ -84,6 +84,19 @@ async def test_status_counts_for_staff_homeroom_and_teachers(term: Any) -> None:
         params={"academic_year": 115, "semester": 1},
         headers=term.submitter(),
     )
-    by_no = {t["local_no"]: t for t in teachers.json()}
+    assert teachers.json()["total"] == 2
+    by_no = {t["local_no"]: t for t in teachers.json()["items"]}
+    first_page = await term.api.client.get(
+        f"{term.base}/status/teachers",
+        params={"academic_year": 115, "semester": 1, "limit": 1},
+        headers=term.submitter(),
+    )
+    assert [t["local_no"] for t in first_page.json()["items"]] == ["T001"]
+    second_page = await term.api.client.get(
+        f"{term.base}/status/teachers",
+        params={"academic_year": 115, "semester": 1, "cursor": first_page.json()["next_cursor"]},
+        headers=term.submitter(),
+    )
+    assert [t["local_no"] for t in second_page.json()["items"]] == ["T002"]
     assert (by_no["T001"]["pending"], by_no["T001"]["succeeded"]) == (0, 1)
     assert (by_no["T002"]["pending"], by_no["T002"]["succeeded"]) == (1, 0)

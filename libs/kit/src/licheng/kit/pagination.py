@@ -7,13 +7,18 @@ import binascii
 import json
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
+import sqlalchemy as sa
+from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from licheng.kit.errors import BadRequest
 
 T = TypeVar("T")
 MAX_LIMIT = 200
+MAX_OFFSET = 10_000_000  # far past any list a school has; a bigger one is a forged cursor
 
 
 class Page(BaseModel, Generic[T]):
@@ -36,7 +41,7 @@ def decode_cursor(cursor: str | None) -> int:
         offset = json.loads(raw)["o"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise BadRequest("分頁參數不正確", code="cursor_invalid") from exc
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
         raise BadRequest("分頁參數不正確", code="cursor_invalid")
     return offset
 
@@ -57,3 +62,20 @@ def page_params(
 ) -> PageParams:
     """Dependency reading `?limit=&cursor=`."""
     return PageParams(offset=decode_cursor(cursor), limit=limit)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+async def paginate(
+    session: AsyncSession, stmt: SelectOfScalar[T], paging: PageParams
+) -> tuple[list[T], int]:
+    """One page of a query's rows (in its order) and the total of all its rows."""
+    total = int((await session.exec(select(sa.func.count()).select_from(stmt.subquery()))).one())
+    rows = list((await session.exec(stmt.offset(paging.offset).limit(paging.limit))).all())
+    return rows, total
+
+
+def page_of(items: list[T], total: int, paging: PageParams) -> Page[T]:
+    """The answer for one page."""
+    return Page(items=items, next_cursor=paging.next_cursor(total), total=total)

@@ -19,6 +19,7 @@ from licheng.course_outcomes.outcomes.schemas import (
 )
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import NotFound, error_responses
+from licheng.kit.pagination import Page, Paging, page_of
 
 router = APIRouter(
     prefix="/api/course-outcomes/v1/schools/{school_code}",
@@ -34,17 +35,19 @@ async def _outcome(session: SessionDep, school_code: str, outcome_id: uuid.UUID)
     return outcome
 
 
-@router.get("/certifications", response_model=list[OutcomePublic], summary="待認證的課程學習成果")
+@router.get("/certifications", response_model=Page[OutcomePublic], summary="待認證的課程學習成果")
 async def certification_queue(
     session: SessionDep,
     me: Certifier,
+    paging: Paging,
     state: Annotated[OutcomeStatus, Query(alias="status")] = OutcomeStatus.SUBMITTED,
-) -> list[OutcomePublic]:
+) -> Page[OutcomePublic]:
     """Outcomes whose certifying teacher is the caller (own courses plus reassignments)."""
-    outcomes = await repository.pending_for_certifier(
-        session, me.school_code, me.person_id, [state]
+    outcomes, total = await repository.pending_for_certifier(
+        session, me.school_code, me.person_id, [state], paging
     )
-    return await views.public_views(session, me.school_code, [o.id for o in outcomes])
+    views_ = await views.public_views(session, me.school_code, [o.id for o in outcomes])
+    return page_of(views_, total, paging)
 
 
 @router.get(

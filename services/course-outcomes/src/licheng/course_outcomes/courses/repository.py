@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from licheng.course_outcomes.models import CourseSection, Enrolment
+from licheng.kit.pagination import PageParams, paginate
 
 
 def _sections(school_code: str) -> SelectOfScalar[CourseSection]:
@@ -49,6 +50,16 @@ async def sections_of_term(
     """(課程代碼, 教師編號) → section, for one term of the school."""
     stmt = _of_term(_sections(school_code), academic_year, semester)
     return {(s.course_code, s.teacher_no): s for s in (await session.exec(stmt)).all()}
+
+
+async def page_of_sections(
+    session: AsyncSession, school_code: str, academic_year: int, semester: int, paging: PageParams
+) -> tuple[list[CourseSection], int]:
+    """A page of the term's sections, by 課程代碼 and 教師編號, and the total."""
+    stmt = _of_term(_sections(school_code), academic_year, semester).order_by(
+        col(CourseSection.course_code), col(CourseSection.teacher_no)
+    )
+    return await paginate(session, stmt, paging)
 
 
 async def enrolments_of_term(

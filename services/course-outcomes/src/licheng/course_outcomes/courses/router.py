@@ -16,6 +16,7 @@ from licheng.course_outcomes.courses.parsing import template_xlsx
 from licheng.course_outcomes.params import SemesterQuery, YearQuery
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
+from licheng.kit.pagination import Page, Paging, page_of
 
 router = APIRouter(
     prefix="/api/course-outcomes/v1/schools/{school_code}",
@@ -68,15 +69,18 @@ class SectionPublic(BaseModel):
     certifier_id: uuid.UUID | None
 
 
-@router.get("/sections", response_model=list[SectionPublic], summary="本學期開課")
+@router.get("/sections", response_model=Page[SectionPublic], summary="本學期開課")
 async def list_sections(
     school_code: str,
     academic_year: YearQuery,
     semester: SemesterQuery,
     session: SessionDep,
+    paging: Paging,
     grant: CourseStaff,
-) -> list[SectionPublic]:
+) -> Page[SectionPublic]:
     """The term's course sections and their certifying teachers."""
-    sections = await repository.sections_of_term(session, school_code, academic_year, semester)
-    ordered = sorted(sections.values(), key=lambda s: (s.course_code, s.teacher_no))
-    return [SectionPublic.model_validate(s, from_attributes=True) for s in ordered]
+    sections, total = await repository.page_of_sections(
+        session, school_code, academic_year, semester, paging
+    )
+    items = [SectionPublic.model_validate(s, from_attributes=True) for s in sections]
+    return page_of(items, total, paging)

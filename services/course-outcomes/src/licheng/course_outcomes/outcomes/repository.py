@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from licheng.course_outcomes.models import FileSlot, Outcome, OutcomeFile, OutcomeStatus
+from licheng.kit.pagination import PageParams, paginate
 from licheng.kit.timeutil import utcnow
 
 
@@ -82,12 +83,15 @@ async def pending_for_certifier(
     school_code: str,
     certifier_id: uuid.UUID,
     statuses: Iterable[OutcomeStatus],
-) -> list[Outcome]:
-    """Outcomes awaiting (or decided by) this certifying teacher."""
+    paging: PageParams,
+) -> tuple[list[Outcome], int]:
+    """A page of the outcomes awaiting (or decided by) this certifying teacher, and the total."""
     stmt = _outcomes(school_code).where(
         Outcome.certifier_id == certifier_id, col(Outcome.status).in_(list(statuses))
     )
-    return list((await session.exec(stmt.order_by(col(Outcome.submitted_at)))).all())
+    return await paginate(
+        session, stmt.order_by(col(Outcome.submitted_at), col(Outcome.id)), paging
+    )
 
 
 async def section_outcomes(

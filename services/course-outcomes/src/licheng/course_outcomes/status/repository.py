@@ -120,8 +120,10 @@ async def teacher_counts(
     academic_year: int,
     semester: int,
     teacher_ids: Sequence[uuid.UUID] | None = None,
-) -> list[dict[str, Any]]:
-    """Per certifying teacher: pending, succeeded and failed outcomes of the term."""
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Per certifying teacher: pending, succeeded and failed outcomes of the term; the total."""
     filters: list[Any] = [
         Outcome.school_code == school_code,
         Outcome.academic_year == academic_year,
@@ -141,6 +143,9 @@ async def teacher_counts(
         .outerjoin(KnownPerson, col(KnownPerson.id) == col(Outcome.certifier_id))
         .where(*filters)
         .group_by(Outcome.certifier_id, KnownPerson.local_no, KnownPerson.name)
-        .order_by(col(KnownPerson.local_no))
+        .order_by(col(KnownPerson.local_no), col(Outcome.certifier_id))
     )  # fmt: skip
-    return [dict(r._mapping) for r in (await session.exec(stmt)).all()]
+    total_stmt = select(sa.func.count(sa.distinct(col(Outcome.certifier_id)))).where(*filters)
+    total = int((await session.exec(total_stmt)).one())
+    rows = (await session.exec(stmt.offset(offset).limit(limit))).all()
+    return [dict(r._mapping) for r in rows], total

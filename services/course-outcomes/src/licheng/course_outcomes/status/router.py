@@ -15,7 +15,7 @@ from licheng.course_outcomes.status import repository
 from licheng.course_outcomes.status.repository import StudentSort
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
-from licheng.kit.pagination import Page, PageParams, page_params
+from licheng.kit.pagination import Page, PageParams, Paging, page_of, page_params
 
 router = APIRouter(
     prefix="/api/course-outcomes/v1/schools/{school_code}/status",
@@ -81,16 +81,22 @@ async def student_status(
     )
 
 
-@router.get("/teachers", response_model=list[TeacherStatus], summary="教師認證狀況")
+@router.get("/teachers", response_model=Page[TeacherStatus], summary="教師認證狀況")
 async def teacher_status(
     school_code: str,
     academic_year: YearQuery,
     semester: SemesterQuery,
     session: SessionDep,
+    paging: Paging,
     grant: CourseStaff,
-) -> list[TeacherStatus]:
+) -> Page[TeacherStatus]:
     """Pending, succeeded and failed per certifying teacher."""
-    rows = await repository.teacher_counts(
-        session, school_code=school_code, academic_year=academic_year, semester=semester
+    rows, total = await repository.teacher_counts(
+        session,
+        school_code=school_code,
+        academic_year=academic_year,
+        semester=semester,
+        offset=paging.offset,
+        limit=paging.limit,
     )
-    return [TeacherStatus(**r) for r in rows]
+    return page_of([TeacherStatus(**r) for r in rows], total, paging)
