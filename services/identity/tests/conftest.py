@@ -1,4 +1,5 @@
-"""Identity test fixtures: a migrated database, the running app, and school files to import."""
+"""Identity test fixtures: a migrated database, the running app, school files to import, a seeded
+school and row counts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import csv
 import io
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from licheng.identity.app import create_app
@@ -29,6 +31,9 @@ LETTERS = {
     "U": 28, "V": 29, "W": 32, "X": 30, "Y": 31, "Z": 33,
 }  # fmt: skip
 STUDENT_HEADER = ["學號", "姓名", "班級", "座號", "身分證號", "出生日期", "在籍狀態"]
+STAFF_HEADER = ["教師編號", "姓名", "email"]
+CLASS_HEADER = ["班級代碼", "年級", "班級名稱", "導師"]
+SEED_CLASSES = ["101", "102", "201"]
 SURNAMES = "王林陳張李黃吳劉蔡楊許鄭謝郭洪曾邱廖賴徐"
 GIVEN = "怡君冠廷家豪雅婷宗翰詩涵承恩子晴柏宇欣妤品妍宥辰碁"
 
@@ -172,3 +177,60 @@ class SchoolFiles:
 @pytest.fixture
 def files() -> type[SchoolFiles]:
     return SchoolFiles
+
+
+@dataclass
+class Seeded:
+    """What `seed` imported: the students file's rows, the staff by 教師編號, the class codes."""
+
+    rows: list[list[Any]]
+    staff: dict[str, dict[str, Any]]
+    classes: list[str]
+
+
+@pytest.fixture
+def seed(api: IdentityApi) -> Callable[..., Awaitable[Seeded]]:
+    """Imports three staff (T001 導師 of 101, T002 of 102, T003), classes 101, 102 and 201, then
+    `students` students spread over them: `await seed(students=30)`."""
+
+    async def seed_school(students: int = 30) -> Seeded:
+        admin = api.as_admin()
+        staff = csv_bytes(
+            STAFF_HEADER,
+            [
+                ["T001", "陳老師", "chen@school.tw"],
+                ["T002", "林老師", ""],
+                ["T003", "張老師", "chang@school.tw"],
+            ],
+        )
+        assert (await api.upload("staff", "staff.csv", staff, admin)).status_code == 200
+        classes = xlsx(
+            CLASS_HEADER,
+            [["101", 1, "普一甲", "T001"], ["102", 1, "普一乙", "T002"], ["201", 2, "普二甲", ""]],
+        )
+        assert (await api.upload("classes", "classes.xlsx", classes, admin)).status_code == 200
+        rows = student_rows(students, SEED_CLASSES)
+        response = await api.upload("students", "students.xlsx", xlsx(STUDENT_HEADER, rows), admin)
+        assert response.status_code == 200, response.text
+        staff_list = (
+            await api.client.get(f"/api/identity/v1/schools/{api.school}/staff", headers=admin)
+        ).json()["items"]
+        return Seeded(
+            rows=rows,
+            staff={p["local_no"]: p for p in staff_list},
+            classes=list(SEED_CLASSES),
+        )
+
+    return seed_school
+
+
+@pytest.fixture
+def count_rows(api: IdentityApi) -> Callable[[Any], Awaitable[int]]:
+    """The number of rows in a table (a model or `sa.table(...)`) of the app's database."""
+
+    async def count(table: Any) -> int:
+        async with api.app.state.engine.connect() as connection:
+            query = sa.select(sa.func.count()).select_from(table)
+            return int((await connection.execute(query)).scalar_one())
+
+    return count

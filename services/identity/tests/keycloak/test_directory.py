@@ -1,4 +1,4 @@
-"""The Keycloak directory sync against the real Keycloak of the test infrastructure."""
+"""The Keycloak directory (users, groups, attributes) against the test infrastructure's Keycloak."""
 
 from __future__ import annotations
 
