@@ -55,3 +55,29 @@ def test_uploads_and_locked_terms_are_declared_where_they_happen() -> None:
     assert {"413", "415", "423"} <= set(upload["responses"])
     body = _apps()["course-outcomes"].openapi()["components"]["schemas"]["ErrorBody"]
     assert set(body["properties"]) == {"error", "message", "detail"}
+
+
+# Lists bounded by a rule rather than by the school's size answer a plain array: a student's
+# own courses and outcomes of one term (at most the term's upload cap, ≤ 100).
+BOUNDED_LISTS = {
+    "/api/course-outcomes/v1/schools/{school_code}/me/courses",
+    "/api/course-outcomes/v1/schools/{school_code}/me/outcomes",
+}
+
+
+@pytest.mark.parametrize("service", ["identity", "course-outcomes"])
+def test_every_list_is_cursor_paginated(service: str) -> None:
+    app = _apps()[service]
+    schemas = app.openapi()["components"]["schemas"]
+    for path, method, operation in _operations(app):
+        if method != "get" or path in BOUNDED_LISTS:
+            continue
+        ok = operation["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        schema = ok.get("schema", {})
+        assert schema.get("type") != "array", f"GET {path} answers a bare list"
+        ref = schema.get("$ref", "")
+        if ref.split("/")[-1].startswith("Page_"):
+            page = schemas[ref.split("/")[-1]]
+            assert set(page["properties"]) == {"items", "next_cursor", "total"}
+            names = {p["name"] for p in operation.get("parameters", [])}
+            assert {"limit", "cursor"} <= names, f"GET {path} pages without limit/cursor"

@@ -202,7 +202,7 @@ async def test_school_day_one_through_the_gateway(suite: Suite) -> None:
     assert _claims(teacher_token)["name"] == "王冠廷"
     seen = await suite.gateway.get(f"{api}/announcements", headers=_bearer(teacher_token))
     assert seen.status_code == 200
-    assert [a["title"] for a in seen.json()] == ["教師認證期限"]
+    assert [a["title"] for a in seen.json()["items"]] == ["教師認證期限"]
     homeroom = await _token_with(suite, f"{school}-t-t001", {f"/schools/{school}/homeroom_teacher"})
     own_class = await suite.gateway.get(f"{api}/students", headers=_bearer(homeroom))
     assert own_class.json()["total"] == 3
@@ -214,7 +214,7 @@ async def test_school_day_one_through_the_gateway(suite: Suite) -> None:
     assert phone.status_code == 200, phone.text
     assert phone.json()["phone"] == "0912-000-111"
     student_sees = await suite.gateway.get(f"{api}/announcements", headers=_bearer(student_token))
-    assert student_sees.json() == []  # the notice was for staff
+    assert student_sees.json()["items"] == []  # the notice was for staff
 
     revoked = await suite.gateway.delete(
         f"{api}/staff/{teacher['id']}/roles/course_teacher", headers=admin

@@ -24,7 +24,9 @@ async def test_concurrent_edits_with_the_same_version_have_one_winner(api: Any) 
     assert winner["version"] == 2
     [stored] = [
         a
-        for a in (await api.client.get(base + "?include_scheduled=true", headers=admin)).json()
+        for a in (await api.client.get(base + "?include_scheduled=true", headers=admin)).json()[
+            "items"
+        ]
         if a["id"] == winner["id"]
     ]
     assert (stored["body"], stored["version"]) == (winner["body"], 2)

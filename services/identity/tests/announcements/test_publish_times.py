@@ -21,7 +21,7 @@ async def test_announcement_times_keep_their_instant_and_need_an_offset(api: Any
     )
     assert posted.status_code == 201, posted.text
     listed = await api.client.get(base + "?include_scheduled=true", headers=admin)
-    [item] = listed.json()
+    [item] = listed.json()["items"]
     # Read back as the same instant (UTC), with its offset: never 08:00 without one.
     assert datetime.fromisoformat(item["publish_from"]) == datetime(2026, 9, 1, 0, 0, tzinfo=UTC)
     assert datetime.fromisoformat(item["publish_until"]).utcoffset() is not None
@@ -36,4 +36,5 @@ async def test_announcement_times_keep_their_instant_and_need_an_offset(api: Any
     assert naive.json()["error"] == "request_invalid"
     assert "publish_from" in naive.json()["message"]
     assert "時區" in naive.json()["message"]
-    assert len((await api.client.get(base + "?include_scheduled=true", headers=admin)).json()) == 1
+    again = await api.client.get(base + "?include_scheduled=true", headers=admin)
+    assert again.json()["total"] == 1

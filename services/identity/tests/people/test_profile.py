@@ -27,3 +27,25 @@ async def test_student_updates_own_phone_only(api: Any, seed: Any) -> None:
     assert bad.status_code == 422
     teacher = await api.client.patch(url, json={"phone": "0912"}, headers=api.as_admin())
     assert teacher.status_code == 403
+
+
+async def test_a_new_email_is_announced_for_the_directory_sync(
+    api: Any, seed: Any, count_rows: Any
+) -> None:
+    from licheng.kit.outbox import OutboxMessage
+
+    await seed(students=1)
+    [me] = (
+        await api.client.get(
+            f"/api/identity/v1/schools/{api.school}/students", headers=api.as_admin()
+        )
+    ).json()["items"]
+    before = await count_rows(OutboxMessage)
+    url = f"/api/identity/v1/schools/{api.school}/me/profile"
+    headers = api.as_roles("student", person_id=uuid.UUID(me["id"]))
+    changed = await api.client.patch(url, json={"email": "me@example.tw"}, headers=headers)
+    assert changed.status_code == 200
+    assert await count_rows(OutboxMessage) == before + 1  # person.upserted: Keycloak follows
+    unchanged = await api.client.patch(url, json={"email": "me@example.tw"}, headers=headers)
+    assert unchanged.status_code == 200
+    assert await count_rows(OutboxMessage) == before + 1

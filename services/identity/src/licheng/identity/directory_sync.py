@@ -21,8 +21,10 @@ from licheng.contracts.events import (
     GrantChanged,
     PersonUpserted,
 )
+from licheng.contracts.people import ACTIVE_STATUSES
 from licheng.identity.grants.roles import effective_roles, group_paths
 from licheng.identity.keycloak import DirectoryUser, KeycloakDirectory
+from licheng.identity.models import PersonKind
 from licheng.identity.people import repository
 from licheng.kit.inbox import ConsumerSpec
 
@@ -51,7 +53,8 @@ def directory_sync_consumer(directory: KeycloakDirectory) -> ConsumerSpec:
                 username=person.username,
                 display_name=person.name,
                 email=person.email,
-                enabled=True,
+                # 畢業 and 轉出 students no longer sign in to the school's system.
+                enabled=person.kind == PersonKind.STAFF or person.status in ACTIVE_STATUSES,
                 groups=group_paths(person.school_code, roles),
             )
             # DirectoryRejected is a PoisonMessage: dead-lettered at once, never retried.

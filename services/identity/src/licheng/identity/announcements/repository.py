@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.identity.models import Announcement, Audience
+from licheng.kit.pagination import PageParams, paginate
 
 
 async def get(session: AsyncSession, school_code: str, item_id: uuid.UUID) -> Announcement | None:
@@ -19,20 +20,26 @@ async def get(session: AsyncSession, school_code: str, item_id: uuid.UUID) -> An
     return item if item is not None and item.school_code == school_code else None
 
 
-async def list_all(session: AsyncSession, school_code: str) -> list[Announcement]:
-    """Every announcement, newest publish date first (for editors)."""
+async def list_all(
+    session: AsyncSession, school_code: str, paging: PageParams
+) -> tuple[list[Announcement], int]:
+    """A page of every announcement, newest publish date first (for editors); the total."""
     stmt = (
         select(Announcement)
         .where(Announcement.school_code == school_code)
-        .order_by(col(Announcement.publish_from).desc())
+        .order_by(col(Announcement.publish_from).desc(), col(Announcement.id))
     )
-    return list((await session.exec(stmt)).all())
+    return await paginate(session, stmt, paging)
 
 
 async def list_current(
-    session: AsyncSession, school_code: str, audiences: Iterable[Audience], now: datetime
-) -> list[Announcement]:
-    """Announcements published now for any of `audiences`."""
+    session: AsyncSession,
+    school_code: str,
+    audiences: Iterable[Audience],
+    now: datetime,
+    paging: PageParams,
+) -> tuple[list[Announcement], int]:
+    """A page of the announcements published now for any of `audiences`; the total."""
     stmt = (
         select(Announcement)
         .where(
@@ -43,6 +50,6 @@ async def list_current(
                 col(Announcement.publish_until).is_(None), col(Announcement.publish_until) > now
             ),
         )
-        .order_by(col(Announcement.publish_from).desc())
+        .order_by(col(Announcement.publish_from).desc(), col(Announcement.id))
     )
-    return list((await session.exec(stmt)).all())
+    return await paginate(session, stmt, paging)

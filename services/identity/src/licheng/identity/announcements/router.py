@@ -16,6 +16,7 @@ from licheng.identity.deps import SCHOOL
 from licheng.identity.models import Announcement, Audience
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import Forbidden, error_responses
+from licheng.kit.pagination import Page, Paging, page_of
 from licheng.kit.timeutil import utcnow
 from licheng.kit.versioning import ExpectedVersion
 
@@ -39,23 +40,25 @@ class AnnouncementPublic(BaseModel):
         return cls.model_validate(item, from_attributes=True)
 
 
-@router.get("", response_model=list[AnnouncementPublic], summary="公告")
+@router.get("", response_model=Page[AnnouncementPublic], summary="公告")
 async def list_announcements(
     school_code: str,
     session: SessionDep,
     member: SchoolMember,
+    paging: Paging,
     include_scheduled: bool = False,
-) -> list[AnnouncementPublic]:
+) -> Page[AnnouncementPublic]:
     """Current announcements for the caller's audience; editors may ask for every one."""
     if include_scheduled:
         if not member.may(Capability.ANNOUNCEMENTS_EDIT):
             raise Forbidden("您沒有「公告編輯」的權限")
-        items = await repository.list_all(session, school_code)
+        items, total = await repository.list_all(session, school_code, paging)
     else:
-        items = await repository.list_current(
-            session, school_code, service.audiences_for(member.roles), utcnow()
+        audiences = service.audiences_for(member.roles)
+        items, total = await repository.list_current(
+            session, school_code, audiences, utcnow(), paging
         )
-    return [AnnouncementPublic.of(i) for i in items]
+    return page_of([AnnouncementPublic.of(i) for i in items], total, paging)
 
 
 @router.post(

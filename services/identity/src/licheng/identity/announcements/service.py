@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.permissions import Role
@@ -31,11 +31,21 @@ class AnnouncementCreate(BaseModel):
 
 
 class AnnouncementUpdate(BaseModel):
+    """Only the fields sent change; `publish_until: null` removes the end, nothing else may be
+    null."""
+
     title: str | None = Field(default=None, min_length=1, max_length=200)
     body: str | None = Field(default=None, min_length=1, max_length=20000)
     audience: Audience | None = None
     publish_from: AwareUtcDatetime | None = None
     publish_until: AwareUtcDatetime | None = None
+
+    @field_validator("title", "body", "audience", "publish_from", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
 
 
 def _snapshot(item: Announcement) -> dict[str, Any]:

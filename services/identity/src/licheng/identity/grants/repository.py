@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.identity.models import RoleGrant
+from licheng.kit.pagination import PageParams, paginate
 
 
 async def roles_of(session: AsyncSession, school_code: str, person_id: uuid.UUID) -> set[str]:
@@ -30,11 +31,13 @@ async def find(
     return (await session.exec(stmt)).first()
 
 
-async def list_for_school(session: AsyncSession, school_code: str) -> list[RoleGrant]:
-    """Every grant in the school."""
+async def list_for_school(
+    session: AsyncSession, school_code: str, paging: PageParams
+) -> tuple[list[RoleGrant], int]:
+    """A page of the school's explicit grants, and their total."""
     stmt = (
         select(RoleGrant)
         .where(RoleGrant.school_code == school_code)
         .order_by(col(RoleGrant.person_id), col(RoleGrant.role))
     )
-    return list((await session.exec(stmt)).all())
+    return await paginate(session, stmt, paging)

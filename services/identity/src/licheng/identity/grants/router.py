@@ -13,6 +13,7 @@ from licheng.identity.deps import SCHOOL
 from licheng.identity.grants import repository, service
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
+from licheng.kit.pagination import Page, Paging, page_of
 
 router = APIRouter(prefix=SCHOOL, tags=["grants"], responses=error_responses())
 
@@ -23,15 +24,17 @@ class GrantPublic(BaseModel):
     role_title: str
 
 
-@router.get("/grants", response_model=list[GrantPublic], summary="角色授權列表")
+@router.get("/grants", response_model=Page[GrantPublic], summary="角色授權列表")
 async def list_grants(
-    school_code: str, session: SessionDep, grant: SchoolAdmin
-) -> list[GrantPublic]:
+    school_code: str, session: SessionDep, paging: Paging, grant: SchoolAdmin
+) -> Page[GrantPublic]:
     """Every explicit grant in the school."""
-    return [
+    grants, total = await repository.list_for_school(session, school_code, paging)
+    items = [
         GrantPublic(person_id=g.person_id, role=Role(g.role), role_title=ROLE_TITLES[Role(g.role)])
-        for g in await repository.list_for_school(session, school_code)
+        for g in grants
     ]
+    return page_of(items, total, paging)
 
 
 @router.put("/staff/{person_id}/roles/{role}", summary="授予角色")

@@ -6,8 +6,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.identity.models import Person
 from licheng.identity.people import repository
+from licheng.identity.people.imports import person_event
 from licheng.identity.people.schemas import ProfileUpdate
-from licheng.kit.audit import record_audit
+from licheng.kit.changes import record_change
 from licheng.kit.errors import NotFound
 from licheng.kit.permissions import Grant
 from licheng.kit.timeutil import utcnow
@@ -37,13 +38,15 @@ async def update_contact(session: AsyncSession, *, grant: Grant, update: Profile
         setattr(person, field, value)
     person.updated_at = utcnow()
     await session.flush()
-    record_audit(
+    # Announced like any change of a person, so the Keycloak sync picks up a new e-mail.
+    record_change(
         session,
         school_code=person.school_code,
         actor_id=person.id,
-        action="profile.updated",
         entity="person",
         entity_id=person.id,
+        event=person_event(person),
+        action="profile.updated",
         before=before,
         after=changes,
     )

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.identity.models import Person, PersonKind, SchoolClass
+from licheng.kit.pagination import PageParams, paginate
 
 
 async def get_person(
@@ -100,14 +101,16 @@ async def homeroom_class_codes(
     return list((await session.exec(stmt)).all())
 
 
-async def list_classes(session: AsyncSession, school_code: str) -> list[SchoolClass]:
-    """The school's classes in code order."""
+async def list_classes(
+    session: AsyncSession, school_code: str, paging: PageParams
+) -> tuple[list[SchoolClass], int]:
+    """A page of the school's classes in code order, and their total."""
     stmt = (
         select(SchoolClass)
         .where(SchoolClass.school_code == school_code)
         .order_by(col(SchoolClass.class_code))
     )
-    return list((await session.exec(stmt)).all())
+    return await paginate(session, stmt, paging)
 
 
 async def people_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> list[Person]:

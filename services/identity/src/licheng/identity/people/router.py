@@ -25,7 +25,7 @@ from licheng.identity.people import imports, profile, repository
 from licheng.identity.people.schemas import ClassPublic, PersonPublic, ProfileUpdate
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
-from licheng.kit.pagination import Page, PageParams, page_params
+from licheng.kit.pagination import Page, PageParams, page_of, page_params
 
 router = APIRouter(prefix=SCHOOL, tags=["people"], responses=error_responses(413))
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -137,12 +137,13 @@ async def _people_page(
     )
 
 
-@router.get("/classes", response_model=list[ClassPublic], summary="班級")
+@router.get("/classes", response_model=Page[ClassPublic], summary="班級")
 async def list_classes(
-    school_code: str, session: SessionDep, grant: PortfolioReader
-) -> list[ClassPublic]:
+    school_code: str, session: SessionDep, paging: PageDep, grant: PortfolioReader
+) -> Page[ClassPublic]:
     """The school's classes and their 導師."""
-    return [ClassPublic.of(c) for c in await repository.list_classes(session, school_code)]
+    classes, total = await repository.list_classes(session, school_code, paging)
+    return page_of([ClassPublic.of(c) for c in classes], total, paging)
 
 
 @router.get("/me/profile", response_model=PersonPublic, summary="我的學生資料")

@@ -14,6 +14,7 @@ from licheng.identity.schools.service import AdminAppointment, SchoolCreate, Ter
 from licheng.kit.auth import CurrentPrincipal, Principal
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import NotFound, error_responses
+from licheng.kit.pagination import Page, Paging, page_of
 from licheng.kit.permissions import require_district_operator
 
 router = APIRouter(tags=["schools"], responses=error_responses())
@@ -54,13 +55,15 @@ async def create_school(
     )
 
 
-@router.get(API + "/schools", response_model=list[SchoolPublic], summary="學校列表")
-async def list_schools(session: SessionDep, principal: CurrentPrincipal) -> list[SchoolPublic]:
+@router.get(API + "/schools", response_model=Page[SchoolPublic], summary="學校列表")
+async def list_schools(
+    session: SessionDep, principal: CurrentPrincipal, paging: Paging
+) -> Page[SchoolPublic]:
     """All schools for the district operator; otherwise the caller's own schools."""
-    schools = await repository.list_all(session)
-    if not principal.district_operator:
-        schools = [s for s in schools if principal.roles_in(s.code)]
-    return [SchoolPublic.model_validate(s, from_attributes=True) for s in schools]
+    codes = None if principal.district_operator else set(principal.roles_by_school)
+    schools, total = await repository.page_of_schools(session, codes, paging)
+    items = [SchoolPublic.model_validate(s, from_attributes=True) for s in schools]
+    return page_of(items, total, paging)
 
 
 @router.get(SCHOOL, response_model=SchoolPublic, summary="學校資料")
