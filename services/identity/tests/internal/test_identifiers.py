@@ -14,7 +14,11 @@ async def test_internal_identifiers_for_service_tokens_only(api: Any, seed: Any)
         )
     ).json()["items"]
     ids = [p["id"] for p in everyone]
-    body = {"student_ids": [*ids, str(uuid.uuid4())], "purpose": "export-job-1"}
+    body = {
+        "school_code": api.school,
+        "student_ids": [*ids, str(uuid.uuid4())],
+        "purpose": "export-job-1",
+    }
     refused = await api.client.post("/internal/v1/identifiers", json=body, headers=api.as_admin())
     assert refused.status_code == 403
     service = api.issuer.headers(roles=["service"], azp="licheng-exports")
@@ -32,3 +36,10 @@ async def test_internal_identifiers_for_service_tokens_only(api: Any, seed: Any)
     )
     assert audit.json()["total"] == 1
     assert audit.json()["items"][0]["after"]["client"] == "licheng-exports"
+    other_school = "999999" if api.school != "999999" else "999998"
+    elsewhere = await api.client.post(
+        "/internal/v1/identifiers", json={**body, "school_code": other_school}, headers=service
+    )
+    assert elsewhere.status_code == 200
+    assert elsewhere.json()["items"] == []  # another school's students are not found there
+    assert len(elsewhere.json()["missing"]) == 4

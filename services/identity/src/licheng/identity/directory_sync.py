@@ -44,7 +44,7 @@ def directory_sync_consumer(directory: KeycloakDirectory) -> ConsumerSpec:
 
     async def reconcile(session: AsyncSession, event: Event[Any]) -> None:
         for person_id in _people_named(event.data):
-            person = await repository.get_person_any_school(session, person_id)
+            person = await repository.get_person(session, event.school_code, person_id)
             if person is None:
                 continue
             roles = await effective_roles(session, person)

@@ -12,6 +12,7 @@ from collections import defaultdict
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from licheng.contracts.schools import SchoolCode
 from licheng.identity.deps import CipherDep
 from licheng.identity.people import repository
 from licheng.identity.people.imports import BIRTH_DATE, NATIONAL_ID
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/internal/v1", tags=["internal"], responses=error_res
 
 
 class IdentifiersRequest(BaseModel):
+    school_code: SchoolCode = Field(description="the school whose roster is being built")
     student_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
     purpose: str = Field(min_length=1, max_length=200, description="e.g. the export job id")
 
@@ -51,7 +53,7 @@ async def read_identifiers(
 ) -> IdentifiersResponse:
     """Decrypt identifiers for the given students; every disclosure is audited per school."""
     response.headers["cache-control"] = "no-store"
-    people = await repository.people_by_ids(session, payload.student_ids)
+    people = await repository.people_by_ids(session, payload.school_code, payload.student_ids)
     items: list[StudentIdentifiers] = []
     by_school: dict[str, list[str]] = defaultdict(list)
     for person in people:

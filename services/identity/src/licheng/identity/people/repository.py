@@ -1,34 +1,39 @@
-"""Every query on people and classes; each takes the school it is scoped to."""
+"""Every query on people and classes. Each starts from a base query scoped to one school, so an
+unscoped query cannot be written by accident; the one exception is the sign-in name, which is
+unique across the district (`<school>-s-<學號>`) and is looked up by the development issuer."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from licheng.identity.models import Person, PersonKind, SchoolClass
 from licheng.kit.pagination import PageParams, paginate
+
+BATCH = 500
+
+
+def _people(school_code: str) -> SelectOfScalar[Person]:
+    return select(Person).where(Person.school_code == school_code)
+
+
+def _classes(school_code: str) -> SelectOfScalar[SchoolClass]:
+    return select(SchoolClass).where(SchoolClass.school_code == school_code)
 
 
 async def get_person(
     session: AsyncSession, school_code: str, person_id: uuid.UUID
 ) -> Person | None:
     """One person of the school."""
-    person = await session.get(Person, person_id)
-    return person if person is not None and person.school_code == school_code else None
-
-
-async def get_person_any_school(session: AsyncSession, person_id: uuid.UUID) -> Person | None:
-    """A person by id alone: for the directory sync and service callers, never for requests."""
-    return await session.get(Person, person_id)
+    return (await session.exec(_people(school_code).where(Person.id == person_id))).first()
 
 
 async def get_by_username(session: AsyncSession, username: str) -> Person | None:
-    """A person by sign-in name (development issuer)."""
+    """A person by sign-in name, unique across the district (development issuer)."""
     return (await session.exec(select(Person).where(Person.username == username))).first()
 
 
@@ -36,8 +41,20 @@ async def people_by_local_no(
     session: AsyncSession, school_code: str, kind: PersonKind
 ) -> dict[str, Person]:
     """All students (or staff) of the school keyed by 學號 (or 教師編號)."""
-    stmt = select(Person).where(Person.school_code == school_code, Person.kind == kind)
+    stmt = _people(school_code).where(Person.kind == kind)
     return {p.local_no: p for p in (await session.exec(stmt)).all()}
+
+
+async def people_by_ids(
+    session: AsyncSession, school_code: str, ids: Iterable[uuid.UUID]
+) -> list[Person]:
+    """The school's people with these ids (others are not found)."""
+    wanted = list(set(ids))
+    found: list[Person] = []
+    for start in range(0, len(wanted), BATCH):
+        stmt = _people(school_code).where(col(Person.id).in_(wanted[start : start + BATCH]))
+        found.extend((await session.exec(stmt)).all())
+    return found
 
 
 async def holders_of_national_ids(
@@ -46,14 +63,13 @@ async def holders_of_national_ids(
     """Blind index → 學號 of the students already holding those 身分證號."""
     wanted = list(set(indexes))
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):
-        stmt = select(Person.national_id_index, Person.local_no).where(
-            Person.school_code == school_code,
-            col(Person.national_id_index).in_(wanted[start : start + 500]),
+    for start in range(0, len(wanted), BATCH):
+        stmt = _people(school_code).where(
+            col(Person.national_id_index).in_(wanted[start : start + BATCH])
         )
-        for index, local_no in (await session.exec(stmt)).all():
-            if index:
-                found[index] = local_no
+        for person in (await session.exec(stmt)).all():
+            if person.national_id_index:
+                found[person.national_id_index] = person.local_no
     return found
 
 
@@ -64,58 +80,34 @@ async def list_people(
     kind: PersonKind,
     class_codes: Iterable[str] | None,
     person_id: uuid.UUID | None,
-    offset: int,
-    limit: int,
+    paging: PageParams,
 ) -> tuple[list[Person], int]:
     """A page of the school's students or staff, optionally within classes or one person."""
-    conditions: list[Any] = [Person.school_code == school_code, Person.kind == kind]
+    stmt = _people(school_code).where(Person.kind == kind)
     if class_codes is not None:
-        conditions.append(col(Person.class_code).in_(list(class_codes)))
+        stmt = stmt.where(col(Person.class_code).in_(list(class_codes)))
     if person_id is not None:
-        conditions.append(Person.id == person_id)
-    total_stmt = select(sa.func.count()).select_from(Person).where(*conditions)
-    total = int((await session.exec(total_stmt)).one())
-    stmt = (
-        select(Person)
-        .where(*conditions)
-        .order_by(col(Person.class_code), col(Person.seat_no), col(Person.local_no))
-        .offset(offset)
-        .limit(limit)
-    )
-    return list((await session.exec(stmt)).all()), total
+        stmt = stmt.where(Person.id == person_id)
+    ordered = stmt.order_by(col(Person.class_code), col(Person.seat_no), col(Person.local_no))
+    return await paginate(session, ordered, paging)
 
 
 async def classes_by_code(session: AsyncSession, school_code: str) -> dict[str, SchoolClass]:
     """All classes of the school keyed by 班級代碼."""
-    stmt = select(SchoolClass).where(SchoolClass.school_code == school_code)
-    return {c.class_code: c for c in (await session.exec(stmt)).all()}
+    return {c.class_code: c for c in (await session.exec(_classes(school_code))).all()}
 
 
 async def homeroom_class_codes(
     session: AsyncSession, school_code: str, person_id: uuid.UUID
 ) -> list[str]:
     """The classes whose 導師 is this person."""
-    stmt = select(SchoolClass.class_code).where(
-        SchoolClass.school_code == school_code, SchoolClass.homeroom_person_id == person_id
-    )
-    return list((await session.exec(stmt)).all())
+    stmt = _classes(school_code).where(SchoolClass.homeroom_person_id == person_id)
+    return [c.class_code for c in (await session.exec(stmt)).all()]
 
 
 async def list_classes(
     session: AsyncSession, school_code: str, paging: PageParams
 ) -> tuple[list[SchoolClass], int]:
     """A page of the school's classes in code order, and their total."""
-    stmt = (
-        select(SchoolClass)
-        .where(SchoolClass.school_code == school_code)
-        .order_by(col(SchoolClass.class_code))
-    )
+    stmt = _classes(school_code).order_by(col(SchoolClass.class_code))
     return await paginate(session, stmt, paging)
-
-
-async def people_by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> list[Person]:
-    """People by id across schools (the internal endpoint for service callers)."""
-    wanted = list(set(ids))
-    if not wanted:
-        return []
-    return list((await session.exec(select(Person).where(col(Person.id).in_(wanted)))).all())

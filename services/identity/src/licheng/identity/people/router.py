@@ -127,8 +127,7 @@ async def _people_page(
         kind=kind,
         class_codes=class_codes,
         person_id=person_id,
-        offset=paging.offset,
-        limit=paging.limit,
+        paging=paging,
     )
     return Page(
         items=[PersonPublic.of(p, cipher) for p in people],
