@@ -27,7 +27,7 @@ router = APIRouter(
 )
 OPERATOR_USERNAME = "operator"
 OPERATOR_PID = uuid.UUID("00000000-0000-4000-8000-00000000000d")
-TOKEN_LIFETIME_SECONDS = 15 * 60  # like Keycloak's access tokens: a revoked role stops soon
+TOKEN_LIFETIME_SECONDS = 15 * 60  # short, so a revoked role stops working soon
 
 
 class SignIn(BaseModel):
