@@ -37,7 +37,7 @@ PDF = (
 
 @dataclass(frozen=True)
 class Course:
-    code: str  # 23 characters; positions 20–21 are the 領域 (DOMAIN §5.2–5.3)
+    code: str  # 23 characters; positions 20–21 are the 領域 (docs/domain.md §5.2–5.3)
     name: str
     credits: int
 

@@ -47,7 +47,7 @@ HEADER = [
 EXTRA = ["原修課學年度", "原修課學期", "重修方式"]
 FULL_HEADER = [*HEADER, *EXTRA]
 
-CODE_A = "108011302H11101A1010101"  # 國語文, DOMAIN.md §5.2
+CODE_A = "108011302H11101A1010101"  # 國語文, docs/domain.md §5.2
 CODE_B = "109041305H11101B1010101"
 PREFIX = CODE_A[:19]  # everything before the 領域 code at positions 20–21
 TERM = (114, 1)

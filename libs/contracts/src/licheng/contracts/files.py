@@ -1,4 +1,4 @@
-"""File rules of the central database (DOMAIN §2): the default size limit of each file kind.
+"""File rules of the central database (docs/domain.md §1.3): default size limits per file kind.
 
 Schools may change them in their parameters; these are the limits when they have not.
 """

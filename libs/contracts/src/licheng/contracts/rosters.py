@@ -1,4 +1,4 @@
-"""The central database's 名冊 (rosters) that a school submits, by their codes (DOMAIN §3)."""
+"""The 名冊 (rosters) a school submits to the central database, by code (docs/domain.md §3)."""
 
 from __future__ import annotations
 

@@ -133,7 +133,7 @@ class OutcomeStatus(StrEnum):
 
 
 class FailReason(StrEnum):
-    """The reason codes a teacher must pick when failing an outcome (DOMAIN §1.5)."""
+    """The reason codes a teacher must pick when failing an outcome (docs/domain.md §1.5)."""
 
     OFF_TOPIC = "01"  # 非本課程相關主題成果，無法認證
     UNVERIFIABLE = "02"  # 無法查證成果可信度

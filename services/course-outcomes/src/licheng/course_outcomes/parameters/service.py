@@ -1,4 +1,4 @@
-"""Reading and changing a term's parameters; defaults follow the rules (DOMAIN §1.3–1.4)."""
+"""Reading and changing a term's parameters; defaults follow the rules (docs/domain.md §1.3–1.4)."""
 
 from __future__ import annotations
 

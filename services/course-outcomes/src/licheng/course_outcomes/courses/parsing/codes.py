@@ -1,10 +1,10 @@
 """課程代碼 (23-character MOE course codes) and the 領域 codes at their positions 20–21.
 
-Source: DOMAIN.md §5.2–§5.3, which cites `ischoolinc/ScoreReportDAL`
+Source: docs/domain.md §5.2–§5.3, which cites `ischoolinc/ScoreReportDAL`
 SHCourseGroupCodeAdmin/Utility.cs (`GetDomainNameMapping`, keyed by `Substring(19, 2)`).
 
-Assumption — 技能領域 (vocational skill areas): DOMAIN.md summarises them as "A1–O6, U1–UF and
-G1–G3". Rather than list each one, any letter A–O followed by a digit 1–6, U followed by 1–9 or
+Assumption — 技能領域 (vocational skill areas), summarised in docs/domain.md §5.3 as "A1–O6,
+U1–UF and G1–G3" (the section also lists each code). Rather than list each one, any letter A–O followed by a digit 1–6, U followed by 1–9 or
 A–F, and G1–G3 is accepted (G1–G3 already falls within A–O × 1–6, so G4–G6 pass too). The cited
 source also has M7 (海面養殖技能) and N7 (船舶維護與繫固作業技能), which that summary misses;
 both are accepted as well. The pattern is deliberately looser than the source's list (which has,
@@ -76,7 +76,7 @@ def normalise_course_code(code: str) -> str:
 
 
 def is_known_domain(domain: str) -> bool:
-    """Whether a two-character 領域 code is one DOMAIN.md §5.3 lists."""
+    """Whether a two-character 領域 code is one docs/domain.md §5.3 lists."""
     return domain in DOMAIN_NAMES or SKILL_DOMAIN.fullmatch(domain) is not None
 
 

@@ -1,7 +1,7 @@
 """The values a 修課紀錄 import produces: enrolment kinds, parsed rows and course-section keys.
 
 Assumption — 重修方式: the accepted values are 自學輔導, 專班, 隨班附讀 and 暑修 (the ways
-schools commonly run 重補修). DOMAIN.md only records that the central 重修 sheet has a 重修方式
+schools commonly run 重補修). docs/domain.md only records that the central 重修 sheet has a 重修方式
 column (§3.4, §3.5), not its code list, so the list is the project's choice and may need to grow.
 """
 
