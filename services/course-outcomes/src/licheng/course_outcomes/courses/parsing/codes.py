@@ -7,9 +7,9 @@ Assumption — 技能領域 (vocational skill areas), summarised in docs/domain.
 and G1–G3" (the section also lists each code). Rather than list each one, any letter A–O
 followed by a digit 1–6, U followed by 1–9 or A–F, and G1–G3 is accepted (G1–G3 already falls
 within A–O × 1–6, so G4–G6 pass too). The cited source also has M7 (海面養殖技能) and
-N7 (船舶維護與繫固作業技能), which that summary misses; both are accepted as well. The pattern
-is deliberately looser than the source's list (which has, for example, no D3 or E1), so that a code MOE adds
-later is not refused by the import.
+N7 (船舶維護與繫固作業技能), which that summary misses; both are accepted as well.
+The pattern is deliberately looser than the source's list (which has, for example, no D3 or
+E1), so that a code MOE adds later is not refused by the import.
 """
 
 from __future__ import annotations
