@@ -57,3 +57,31 @@ async def test_idempotency_key_makes_retries_harmless(term: Any) -> None:
     )
     assert bad.status_code == 400
     assert bad.json()["error"] == "idempotency_key_invalid"
+
+
+async def test_a_key_reused_for_another_request_is_refused(term: Any) -> None:
+    enrolment = (await term.courses())[term.COURSE_X]
+    key = {**term.student(), "idempotency-key": f"reuse-{uuid.uuid4()}"}
+    body = {"enrolment_id": enrolment, "outcome_type": "其他", "brief": "第一份"}
+    first = await term.api.client.post(f"{term.base}/outcomes", json=body, headers=key)
+    assert first.status_code == 201
+    other = await term.api.client.post(
+        f"{term.base}/outcomes", json={**body, "brief": "另一份"}, headers=key
+    )
+    assert other.status_code == 422
+    assert other.json()["error"] == "idempotency_key_reused"
+    assert await term.count_outcomes() == 1
+    same = await term.api.client.post(f"{term.base}/outcomes", json=body, headers=key)
+    assert (same.status_code, same.json()["id"]) == (201, first.json()["id"])
+
+
+async def test_a_retried_upload_is_replayed_though_its_multipart_boundary_changed(
+    term: Any,
+) -> None:
+    outcome = await term.new_outcome()
+    url = f"{term.base}/outcomes/{outcome['id']}/files/document"
+    key = {**term.student(), "idempotency-key": f"upload-{uuid.uuid4()}"}
+    first = await term.api.client.put(url, files={"file": ("a.pdf", term.PDF)}, headers=key)
+    again = await term.api.client.put(url, files={"file": ("a.pdf", term.PDF)}, headers=key)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.headers["idempotent-replay"] == "true"

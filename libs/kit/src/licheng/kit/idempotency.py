@@ -4,7 +4,10 @@ A client that may retry (uploads, 送審, imports, creating an outcome) sends a 
 The first request with that key, from the same caller to the same method and path, runs and
 its answer is kept; a repeat gets that answer back, marked `Idempotent-Replay: true`. A repeat
 arriving while the first is still running gets 409 rather than running alongside it. Answers
-of 5xx are not kept, so a retry after a server failure runs again.
+of 5xx are not kept, so a retry after a server failure runs again. The key stands for one
+request: its fingerprint (query string and body) is kept with the answer, and the same key sent
+with a different request is refused (422 `idempotency_key_reused`) rather than answered with
+the first request's result.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int = PENDING
     headers: str = Field(default="[]", sa_column=sa.Column(sa.Text(), nullable=False))
     body: bytes = Field(default=b"", sa_column=sa.Column(sa.LargeBinary(), nullable=False))
+    request_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
 
 
@@ -86,6 +90,11 @@ class IdempotencyMiddleware:
                 except IntegrityError:
                     kept = IdempotencyRecord(key_hash=key_hash)  # another copy just started
         if kept is not None:
+            if kept.status_code != PENDING and kept.request_hash is not None:
+                fingerprint = await _fingerprint_of_body(scope, receive)
+                if fingerprint != kept.request_hash:
+                    await _send_error(send, IdempotencyKeyReused())
+                    return
             await self._replay(kept, send)
             return
         await self._run_and_keep(scope, receive, send, key_hash, factory)
@@ -122,6 +131,13 @@ class IdempotencyMiddleware:
         status = 500
         headers: list[tuple[str, str]] = []
         body = bytearray()
+        fingerprint = _Fingerprint(scope)
+
+        async def hashing_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                fingerprint.update(message.get("body", b""), more=message.get("more_body", False))
+            return message
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -137,9 +153,9 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, hashing_receive, capture)
         finally:
-            await self._keep(factory, key_hash, status, headers, bytes(body))
+            await self._keep(factory, key_hash, status, headers, bytes(body), fingerprint.value)
 
     async def _keep(
         self,
@@ -148,6 +164,7 @@ class IdempotencyMiddleware:
         status: int,
         headers: list[tuple[str, str]],
         body: bytes,
+        request_hash: str | None,
     ) -> None:
         async with factory() as session:
             record = await session.get(IdempotencyRecord, key_hash)
@@ -157,4 +174,46 @@ class IdempotencyMiddleware:
                 await session.delete(record)  # let a retry run again
             else:
                 record.status_code, record.headers, record.body = status, json.dumps(headers), body
+                record.request_hash = request_hash
             await session.commit()
+
+
+class IdempotencyKeyReused(AppError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    default_message = "此 Idempotency-Key 已用於另一個不同的請求；新的請求請使用新的 key"
+
+
+class _Fingerprint:
+    """SHA-256 of a request's query string and body, computed as the body streams by.
+
+    A multipart body (an upload) is not hashed: its boundary is new at every send, so a faithful
+    retry would never match; uploads compare their query string only. `value` is None when the
+    app did not read the whole body (then nothing can be compared).
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        self._digest = hashlib.sha256(bytes(scope.get("query_string", b"")) + b"\n")
+        content_type = (_header(scope, b"content-type") or "").lower()
+        self._hash_body = not content_type.startswith("multipart/")
+        self._complete = False
+
+    def update(self, chunk: bytes, *, more: bool) -> None:
+        if self._hash_body:
+            self._digest.update(chunk)
+        self._complete = not more
+
+    @property
+    def value(self) -> str | None:
+        return self._digest.hexdigest() if self._complete else None
+
+
+async def _fingerprint_of_body(scope: Scope, receive: Receive) -> str | None:
+    fingerprint = _Fingerprint(scope)
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None  # the client went away
+        fingerprint.update(message.get("body", b""), more=message.get("more_body", False))
+        if not message.get("more_body", False):
+            return fingerprint.value

@@ -145,3 +145,20 @@ def create_idempotency_table_v1() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key_hash", name=op.f("pk_idempotency_record")),
     )
+
+
+def add_idempotency_request_hash_v2() -> None:
+    """Keep a fingerprint of each kept request, so a key reused for another request is refused."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    with op.batch_alter_table("idempotency_record") as batch:
+        batch.add_column(sa.Column("request_hash", sa.String(64), nullable=True))
+
+
+def drop_idempotency_request_hash_v2() -> None:
+    """Undo `add_idempotency_request_hash_v2`."""
+    from alembic import op
+
+    with op.batch_alter_table("idempotency_record") as batch:
+        batch.drop_column("request_hash")
