@@ -29,3 +29,22 @@ async def test_grants_need_permissions_manage_and_are_audited(api: Any, seed: An
         f"/api/identity/v1/schools/{api.school}/audit?action=grant.revoked", headers=api.as_admin()
     )
     assert revoked.json()["total"] == 1
+
+
+async def test_the_same_grant_sent_at_once_is_granted_once(api: Any, seed: Any) -> None:
+    import asyncio
+
+    seeded = await seed(students=0)
+    teacher = seeded.staff["T003"]["id"]
+    url = f"/api/identity/v1/schools/{api.school}/staff/{teacher}/roles/course_teacher"
+    answers = await asyncio.gather(*(api.client.put(url, headers=api.as_admin()) for _ in range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert 500 not in codes, [a.text for a in answers]
+    assert codes.count(201) == 1
+    assert set(codes) <= {200, 201, 409}
+    listed = await api.client.get(
+        f"/api/identity/v1/schools/{api.school}/grants", headers=api.as_admin()
+    )
+    assert [g["role"] for g in listed.json()["items"] if g["person_id"] == teacher] == [
+        "course_teacher"
+    ]
