@@ -20,6 +20,8 @@ from licheng.kit.storage import (
     UploadPolicy,
     iter_bytes,
     object_key,
+    safe_filename,
+    sniff_kind,
 )
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
@@ -151,3 +153,38 @@ def test_object_keys_refuse_anything_but_ids() -> None:
         object_key(school_code="A123456789", owner_id=owner, record_id=record, sha256=digest)
     with pytest.raises(ValueError, match="SHA-256"):
         object_key(school_code="011302", owner_id=owner, record_id=record, sha256="王小明.pdf")
+
+
+MP3_FRAME = b"\xff\xfb\x90\x00" + bytes(413)  # MPEG-1 Layer III, 128 kbit/s, 44.1 kHz: 417 bytes
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (MP3_FRAME * 3, FileKind.MP3),
+        (b"ID3\x04\x00" + bytes(200), FileKind.MP3),
+        (b"\xff\xfb" + bytes(range(256)) * 30, None),  # a frame sync, then no second frame
+        (b"\xff\xe0" + b"\x00" * 5000, None),
+        (MP3_FRAME[:417], None),  # one frame only
+        (b"%PDF-1.7\n" + bytes(100), FileKind.PDF),
+    ],
+)
+def test_mpeg_audio_needs_two_real_frames(head: bytes, kind: FileKind | None) -> None:
+    assert sniff_kind(head) == kind
+
+
+@pytest.mark.parametrize(
+    ("claimed", "kind", "stored"),
+    [
+        ("../../x.pdf", FileKind.PDF, "x.pdf"),
+        ("evil.exe", FileKind.PDF, "evil.pdf"),
+        ("C:\\Users\\學生\\成果 報告.PDF", FileKind.PDF, "成果 報告.pdf"),
+        ("..", FileKind.PNG, "file.png"),
+        ("a\x00b<>:|?.jpg", FileKind.JPG, "a_b_.jpg"),
+        ("影片" * 200 + ".mp4", FileKind.MP4, "影片" * 58 + ".mp4"),
+    ],
+)
+def test_stored_names_are_safe_base_names_with_the_true_extension(
+    claimed: str, kind: FileKind, stored: str
+) -> None:
+    assert safe_filename(claimed, kind) == stored

@@ -91,3 +91,18 @@ async def test_a_refused_reupload_of_a_certified_outcome_never_reaches_s3(term: 
     kept = await term.api.client.get(f"{term.base}/outcomes/{oid}", headers=term.student())
     assert kept.json()["status"] == "certified"
     assert [f["sha256"] for f in kept.json()["files"]] == [old_sha]
+
+
+async def test_an_upload_keeps_only_a_safe_name_and_drafts_stay_private(term: Any) -> None:
+    outcome = await term.new_outcome()
+    url = f"{term.base}/outcomes/{outcome['id']}/files/document"
+    stored = await term.api.client.put(
+        url, files={"file": ("../../evil.exe", term.PDF)}, headers=term.student()
+    )
+    assert stored.status_code == 200, stored.text
+    [document] = stored.json()["files"]
+    assert (document["filename"], document["kind"]) == ("evil.pdf", "pdf")
+    drafts = await term.api.client.get(
+        f"{term.base}/certifications", params={"status": "draft"}, headers=term.teacher()
+    )
+    assert drafts.status_code == 422  # a teacher's queue never lists a student's drafts

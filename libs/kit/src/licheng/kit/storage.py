@@ -81,14 +81,71 @@ _DETECTED = {
 }
 
 
+# MPEG audio frame headers: bit rates (kbit/s, index 1–14) by (MPEG-1?, layer), sample rates.
+_MPEG1_RATES = {
+    1: (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    2: (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    3: (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+}
+_MPEG2_RATES = {
+    1: (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    2: (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    3: (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mpeg_frame(head: bytes, at: int) -> tuple[tuple[int, int, int], int] | None:
+    """(version, layer, sample rate) and the length of a valid MPEG audio frame at `at`."""
+    if at + 4 > len(head) or head[at] != 0xFF or head[at + 1] & 0xE0 != 0xE0:
+        return None
+    version, layer_bits = (head[at + 1] >> 3) & 0b11, (head[at + 1] >> 1) & 0b11
+    rate_index, sample_index = head[at + 2] >> 4, (head[at + 2] >> 2) & 0b11
+    if version == 1 or layer_bits == 0 or rate_index in (0, 15) or sample_index == 3:
+        return None  # reserved or free-format values: not a frame we trust
+    layer = 4 - layer_bits
+    rates = _MPEG1_RATES if version == 3 else _MPEG2_RATES
+    bit_rate = rates[layer][rate_index - 1] * 1000
+    sample_rate = _SAMPLE_RATES[version][sample_index]
+    padding = (head[at + 2] >> 1) & 1
+    if layer == 1:
+        length = (12 * bit_rate // sample_rate + padding) * 4
+    elif layer == 3 and version != 3:
+        length = 72 * bit_rate // sample_rate + padding
+    else:
+        length = 144 * bit_rate // sample_rate + padding
+    return (version, layer, sample_rate), length
+
+
+def _is_mpeg_audio(head: bytes) -> bool:
+    """Two consecutive, consistent MPEG audio frames: any bytes starting 0xFF 0xE0+ are not."""
+    first = _mpeg_frame(head, 0)
+    if first is None:
+        return False
+    second = _mpeg_frame(head, first[1])
+    return second is not None and second[0] == first[0]
+
+
 def sniff_kind(head: bytes) -> FileKind | None:
     """The kind the bytes really are, from their magic numbers."""
+    if head[:3] == b"ID3" or _is_mpeg_audio(head):
+        return FileKind.MP3  # an ID3v2 tag, or two MPEG audio frames in a row
     guess = filetype.guess(head)
-    if guess is not None:
-        return _DETECTED.get(guess.extension)
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return FileKind.MP3  # MPEG audio frame sync or an ID3v2 tag
-    return None
+    if guess is None or guess.extension == "mp3":
+        return None  # filetype's mp3 guess trusts two bytes; we just checked for real frames
+    return _DETECTED.get(guess.extension)
+
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")
+
+
+def safe_filename(filename: str, kind: FileKind, *, max_length: int = 120) -> str:
+    """A name to show and to download under: the base name only, no control or path characters,
+    and the extension of what the bytes really are (`../../x.exe` holding a PDF → `x.pdf`)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = _UNSAFE_NAME.sub("_", stem).strip(" .") or "file"
+    return f"{stem[: max_length - len(kind.value) - 1]}.{kind.value}"
 
 
 def object_key(*, school_code: str, owner_id: uuid.UUID, record_id: uuid.UUID, sha256: str) -> str:

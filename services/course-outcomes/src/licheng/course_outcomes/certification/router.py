@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -20,6 +20,9 @@ from licheng.course_outcomes.outcomes.schemas import (
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import NotFound, error_responses
 from licheng.kit.pagination import Page, Paging, page_of
+
+# What a teacher's queue may show: outcomes sent for certification and their decisions.
+QueueStatus = Literal["submitted", "certified", "failed"]
 
 router = APIRouter(
     prefix="/api/course-outcomes/v1/schools/{school_code}",
@@ -40,11 +43,11 @@ async def certification_queue(
     session: SessionDep,
     me: Certifier,
     paging: Paging,
-    state: Annotated[OutcomeStatus, Query(alias="status")] = OutcomeStatus.SUBMITTED,
+    state: Annotated[QueueStatus, Query(alias="status")] = "submitted",
 ) -> Page[OutcomePublic]:
-    """Outcomes whose certifying teacher is the caller (own courses plus reassignments)."""
+    """Outcomes sent to the caller (own courses plus reassignments); never a student's draft."""
     outcomes, total = await repository.pending_for_certifier(
-        session, me.school_code, me.person_id, [state], paging
+        session, me.school_code, me.person_id, [OutcomeStatus(state)], paging
     )
     views_ = await views.public_views(session, me.school_code, [o.id for o in outcomes])
     return page_of(views_, total, paging)

@@ -39,7 +39,7 @@ from licheng.course_outcomes.outcomes.schemas import Decision, OutcomeCreate, Ou
 from licheng.course_outcomes.parameters import service as parameters
 from licheng.kit.changes import record_change
 from licheng.kit.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
-from licheng.kit.storage import FileKind, KeyFor, ObjectStorage, UploadPolicy
+from licheng.kit.storage import FileKind, KeyFor, ObjectStorage, UploadPolicy, safe_filename
 from licheng.kit.timeutil import utcnow
 
 EDITABLE = frozenset({OutcomeStatus.DRAFT, OutcomeStatus.FAILED})
@@ -292,14 +292,14 @@ async def attach_file(
             sha256=stored.sha256,
             size=stored.size,
             kind=stored.kind.value,
-            filename=filename[:200],
+            filename=safe_filename(filename, stored.kind),
         )
         session.add(existing)
     else:
         existing.object_key, existing.sha256, existing.size = stored.key, stored.sha256, stored.size
         existing.kind, existing.filename, existing.uploaded_at = (
             stored.kind.value,
-            filename[:200],
+            safe_filename(filename, stored.kind),
             utcnow(),
         )
     await session.flush()
