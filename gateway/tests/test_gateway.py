@@ -118,3 +118,44 @@ async def test_aggregated_readiness_names_the_service_that_is_down(stack: Stack)
     checks = response.json()["checks"]
     assert checks["identity"] == "ok"
     assert checks["guidance"] != "ok"
+
+
+async def test_metrics_are_for_service_accounts_only(stack: Stack, issuer: TestIssuer) -> None:
+    assert (await stack.gateway.get("/metrics")).status_code == 401
+    person = issuer.headers(groups=["/schools/011302/admin"])
+    assert (await stack.gateway.get("/metrics", headers=person)).status_code == 403
+    scraper = issuer.headers(roles=["service"], azp="prometheus")
+    scraped = await stack.gateway.get("/metrics", headers=scraper)
+    assert scraped.status_code == 200
+    assert "licheng_http_requests_total" in scraped.text
+
+
+async def test_api_docs_load_nothing_from_elsewhere(stack: Stack) -> None:
+    page = await stack.gateway.get("/api/docs")
+    assert page.status_code == 200
+    assert "https://" not in page.text
+    assert "<script>" not in page.text  # no inline script: the policy forbids it
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "docs-init.js"):
+        served = await stack.gateway.get(f"/api/docs/static/{asset}")
+        assert served.status_code == 200, asset
+        assert len(served.content) > 100
+    assert (await stack.gateway.get("/api/docs/static/../app.py")).status_code in (400, 404)
+
+
+async def test_answers_carry_security_headers_and_api_data_is_not_cached(
+    stack: Stack, issuer: TestIssuer
+) -> None:
+    answer = await stack.gateway.get(
+        "/api/identity/v1/me", headers=issuer.headers(groups=["/district/operators"])
+    )
+    assert answer.status_code == 200
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["cache-control"] == "no-store"  # personal data: never cached
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+    portal = await stack.gateway.get("/")
+    assert portal.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in portal.headers["content-security-policy"]

@@ -15,20 +15,21 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from licheng.gateway.body_limit import BodyLimits
 from licheng.gateway.caller import Caller, identify
+from licheng.gateway.docs import docs_asset, docs_page
 from licheng.gateway.openapi import merged_openapi
 from licheng.gateway.proxy import forward, reject_dot_segments
 from licheng.gateway.rate_limit import Quota, RateLimiter, async_storage
 from licheng.gateway.settings import Settings
-from licheng.kit.auth import TokenVerifier
-from licheng.kit.errors import NotFound, install_error_handlers
+from licheng.kit.auth import TokenVerifier, principal_from_claims
+from licheng.kit.errors import Forbidden, NotFound, install_error_handlers
 from licheng.kit.health import ReadinessCheck, health_router
 from licheng.kit.logging import RequestContextMiddleware, configure_logging
-from licheng.kit.metrics import metrics_router
+from licheng.kit.security_headers import SecurityHeadersMiddleware
 
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -92,9 +93,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, service="gateway")
     app.include_router(health_router("gateway", lambda: getattr(app.state, "readiness_checks", {})))
-    app.include_router(metrics_router())
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics, for service accounts only: the gateway faces the internet."""
+        caller = await identify(request, request.app.state.token_verifier, trusted_proxy_hops=0)
+        caller.require_token()
+        if not principal_from_claims(caller.claims or {}).service:
+            raise Forbidden("此功能僅供系統服務使用", code="service_only")
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def admit(request: Request) -> tuple[Caller, Quota | None]:
         """Check the path, identify the caller and count the request (400, 429)."""
@@ -128,8 +138,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/docs", include_in_schema=False)
     async def docs(request: Request) -> Response:
         _, quota = await admit(request)
-        page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="Licheng API")
-        return _with_quota(page, quota)
+        return _with_quota(docs_page(), quota)
+
+    @app.get("/api/docs/static/{name}", include_in_schema=False)
+    async def docs_static(name: str) -> Response:
+        return docs_asset(name)
 
     @app.api_route("/api/{service}/{path:path}", methods=PROXY_METHODS, include_in_schema=False)
     async def to_service(request: Request, service: str, path: str) -> Response:

@@ -28,6 +28,7 @@ from licheng.kit.inbox import ConsumerRunner, ConsumerSpec
 from licheng.kit.logging import RequestContextMiddleware, configure_logging
 from licheng.kit.metrics import metrics_router
 from licheng.kit.outbox import OutboxRelay
+from licheng.kit.security_headers import SecurityHeadersMiddleware
 from licheng.kit.settings import ServiceSettings
 from licheng.kit.storage import ObjectStorage
 
@@ -193,6 +194,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     install_error_handlers(app)
     if definition.idempotency:
         app.add_middleware(IdempotencyMiddleware, state=app.state)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, service=definition.name)  # outermost
     app.include_router(health_router(definition.name, lambda: _readiness_checks(app)))
     app.include_router(metrics_router())
