@@ -53,7 +53,7 @@ async def _sign_in(suite: Suite, username: str, password: str = PASSWORD) -> str
         f"/realms/{suite.infra.keycloak_realm}/protocol/openid-connect/token",
         data={
             "grant_type": "password",
-            "client_id": "licheng-portal",
+            "client_id": "licheng-test-signin",
             "username": username,
             "password": password,
             "scope": "openid",

@@ -12,6 +12,9 @@
 : "${LICHENG_KEYCLOAK_MGMT_PORT:=19000}"   # management interface: /health, /metrics
 : "${LICHENG_KEYCLOAK_REALM:=licheng}"
 : "${LICHENG_KEYCLOAK_REALM_FILE:=$REPO_ROOT/deploy/keycloak/licheng-realm.json}"
+# Test users and a password-grant client, added to the staged realm (development/test only;
+# empty: import the production realm as it is).
+: "${LICHENG_KEYCLOAK_DEV_OVERLAY=$REPO_ROOT/deploy/keycloak/development-overlay.json}"
 : "${LICHENG_KEYCLOAK_ADMIN_USER:=admin}"          # bootstrap admin of the master realm (dev only)
 : "${LICHENG_KEYCLOAK_ADMIN_PASSWORD:=admin}"
 : "${LICHENG_KEYCLOAK_HEAP:=768m}"                 # -Xmx of the Keycloak JVM
@@ -102,10 +105,13 @@ kc_prepare_home() {
 # Copy the realm into data/import. --import-realm skips realms that already exist, so when the
 # realm file changed since the last import (or LICHENG_KEYCLOAK_RESET=1) drop the dev DB.
 kc_stage_realm() {
-    local data sum old=""
+    local data sum staged old=""
     data=$(data_dir keycloak)
     [[ -f $LICHENG_KEYCLOAK_REALM_FILE ]] || die "keycloak: realm file $LICHENG_KEYCLOAK_REALM_FILE not found"
-    sum=$(sha256sum "$LICHENG_KEYCLOAK_REALM_FILE" | cut -d' ' -f1)
+    staged=$(mktemp)
+    python3 "$REPO_ROOT/deploy/keycloak/compose_realm.py" "$LICHENG_KEYCLOAK_REALM_FILE" \
+        "$LICHENG_KEYCLOAK_DEV_OVERLAY" >"$staged" || die "keycloak: could not compose the realm"
+    sum=$(sha256sum "$staged" | cut -d' ' -f1)
     [[ -f $data/.licheng-realm.sha256 ]] && old=$(<"$data/.licheng-realm.sha256")
     if [[ -d $data/h2 ]]; then
         if [[ $LICHENG_KEYCLOAK_RESET == 1 ]]; then
@@ -117,7 +123,7 @@ kc_stage_realm() {
         fi
     fi
     rm -f "$data"/import/*.json
-    cp "$LICHENG_KEYCLOAK_REALM_FILE" "$data/import/$LICHENG_KEYCLOAK_REALM-realm.json"
+    mv "$staged" "$data/import/$LICHENG_KEYCLOAK_REALM-realm.json"
     printf '%s\n' "$sum" >"$data/.licheng-realm.sha256"
 }
 

@@ -218,7 +218,7 @@ def token(form: dict[str, str]) -> str | None:
 def password_grant(username: str, password: str = TEST_PASSWORD) -> str | None:
     return token(
         {
-            "client_id": "licheng-portal",
+            "client_id": "licheng-test-signin",
             "grant_type": "password",
             "username": username,
             "password": password,
@@ -242,9 +242,9 @@ def smoke_keycloak() -> None:
 
     tok = password_grant("t-admin")
     if tok is None:
-        check("keycloak: password grant t-admin via licheng-portal", False)
+        check("keycloak: password grant t-admin via licheng-test-signin", False)
     else:
-        check("keycloak: password grant t-admin via licheng-portal", True)
+        check("keycloak: password grant t-admin via licheng-test-signin", True)
         h, p = jwt_parts(tok)
         check(
             "keycloak: RS256 header with kid from JWKS",

@@ -74,7 +74,7 @@ async def _password_token(http: httpx.AsyncClient, infra: TestInfra, username: s
         f"/realms/{infra.keycloak_realm}/protocol/openid-connect/token",
         data={
             "grant_type": "password",
-            "client_id": "licheng-portal",
+            "client_id": "licheng-test-signin",
             "username": username,
             "password": "test-password",
             "scope": "openid",

@@ -113,7 +113,7 @@ async def sign_in(http: httpx.AsyncClient, infra: TestInfra, username: str) -> h
         f"/realms/{infra.keycloak_realm}/protocol/openid-connect/token",
         data={
             "grant_type": "password",
-            "client_id": "licheng-portal",
+            "client_id": "licheng-test-signin",
             "username": username,
             "password": PASSWORD,
         },

@@ -26,7 +26,7 @@ async def _groups_after_sign_in(infra: TestInfra, username: str) -> set[str] | N
     async with httpx.AsyncClient(base_url=infra.keycloak_url, timeout=10) as keycloak:
         response = await keycloak.post(
             f"/realms/{infra.keycloak_realm}/protocol/openid-connect/token",
-            data={"grant_type": "password", "client_id": "licheng-portal",
+            data={"grant_type": "password", "client_id": "licheng-test-signin",
                   "username": username, "password": PASSWORD},
         )  # fmt: skip
     if response.status_code != 200:
