@@ -64,6 +64,7 @@ class Visibility:
 
     class_codes: list[str] | None = None  # None: no class restriction
     person_id: uuid.UUID | None = None  # set: only this person
+    contact: bool = False  # whether e-mail, phone and address may be shown
 
 
 async def _student_visibility(
@@ -73,12 +74,14 @@ async def _student_visibility(
 ) -> Visibility:
     wanted = [class_code] if class_code else None
     if grant.scopes - {Scope.OWN, Scope.OWN_CLASS}:
-        return Visibility(class_codes=wanted)  # a school-wide or domain-wide reader
+        # A school-wide (admin) or domain-wide (submitters, item managers) reader; only the
+        # admin needs to reach students.
+        return Visibility(class_codes=wanted, contact=Scope.ALL in grant.scopes)
     me = grant.principal.person_id
     if Scope.OWN_CLASS in grant.scopes and me is not None:
         mine = await repository.homeroom_class_codes(session, grant.school_code, me)
-        return Visibility(class_codes=[c for c in (wanted or mine) if c in mine])
-    return Visibility(person_id=me or uuid.UUID(int=0))
+        return Visibility(class_codes=[c for c in (wanted or mine) if c in mine], contact=True)
+    return Visibility(person_id=me or uuid.UUID(int=0), contact=True)
 
 
 SchoolAdmin = Annotated[Grant, Depends(grant_of(Capability.PERMISSIONS_MANAGE))]

@@ -97,6 +97,7 @@ async def list_students(
         PersonKind.STUDENT,
         visible.class_codes,
         visible.person_id,
+        contact=visible.contact,
     )
 
 
@@ -120,6 +121,8 @@ async def _people_page(
     kind: PersonKind,
     class_codes: list[str] | None,
     person_id: uuid.UUID | None,
+    *,
+    contact: bool = True,
 ) -> Page[PersonPublic]:
     people, total = await repository.list_people(
         session,
@@ -130,7 +133,7 @@ async def _people_page(
         paging=paging,
     )
     return Page(
-        items=[PersonPublic.of(p, cipher) for p in people],
+        items=[PersonPublic.of(p, cipher, contact=contact) for p in people],
         next_cursor=paging.next_cursor(total),
         total=total,
     )

@@ -29,8 +29,9 @@ class PersonPublic(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, person: Person, cipher: PiiCipher) -> PersonPublic:
-        """Masked view of a person."""
+    def of(cls, person: Person, cipher: PiiCipher, *, contact: bool = True) -> PersonPublic:
+        """Masked view of a person; without `contact`, e-mail, phone and address are left out
+        (only the admin, the student's 導師 and the student see them)."""
         national_id = (
             mask_national_id(cipher.decrypt(person.national_id_enc, context=NATIONAL_ID))
             if person.national_id_enc
@@ -48,9 +49,9 @@ class PersonPublic(BaseModel):
             local_no=person.local_no,
             name=person.name,
             username=person.username,
-            email=person.email,
-            phone=person.phone,
-            address=person.address,
+            email=person.email if contact else None,
+            phone=person.phone if contact else None,
+            address=person.address if contact else None,
             class_code=person.class_code,
             seat_no=person.seat_no,
             status=person.status.value if person.status else None,
