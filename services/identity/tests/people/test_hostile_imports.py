@@ -113,3 +113,28 @@ async def test_a_database_error_is_a_conflict_and_never_logs_the_values(
     for secret in (number, name, rows[0][4]):
         assert secret not in logged
     assert await _people(api) == people_before  # the import wrote nothing
+
+
+async def test_a_service_called_directly_still_refuses_an_oversized_body(api: Any) -> None:
+    url = f"/api/identity/v1/schools/{api.school}/imports/students"
+    limit = api.app.state.settings.max_body_bytes
+    declared = await api.client.post(
+        url,
+        content=b"x" * (limit + 1),
+        headers={**api.as_admin(), "content-type": "application/octet-stream"},
+    )
+    assert declared.status_code == 413
+    assert declared.json()["error"] == "payload_too_large"
+
+    async def endless() -> Any:  # no Content-Length: counted as it streams
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="s.csv"\r\n\r\n'
+        chunk = b"y" * (1024 * 1024)
+        for _ in range(limit // len(chunk) + 2):
+            yield chunk
+
+    streamed = await api.client.post(
+        url,
+        content=endless(),
+        headers={**api.as_admin(), "content-type": "multipart/form-data; boundary=b"},
+    )
+    assert streamed.status_code == 413

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from licheng.kit.auth import TokenVerifier
+from licheng.kit.body_limit import BodyLimitMiddleware
 from licheng.kit.db import create_engine, create_session_factory
 from licheng.kit.errors import install_error_handlers
 from licheng.kit.events import connect_nats, ensure_streams
@@ -194,6 +195,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     install_error_handlers(app)
     if definition.idempotency:
         app.add_middleware(IdempotencyMiddleware, state=app.state)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, service=definition.name)  # outermost
     app.include_router(health_router(definition.name, lambda: _readiness_checks(app)))

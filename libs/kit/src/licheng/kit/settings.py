@@ -47,6 +47,8 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "licheng"
     log_level: str = "INFO"
     log_json: bool = True
+    # Above the gateway's largest route limit (imports, 20 MiB), for callers that bypass it.
+    max_body_bytes: int = 24 * 1024 * 1024
     startup_timeout_seconds: float = 30.0
     outbox_poll_seconds: float = 0.2
 
