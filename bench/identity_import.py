@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import random
 import time
 import uuid
-
-import openpyxl
 
 from licheng.identity.app import create_app
 from licheng.identity.cli import MIGRATIONS_DIR
@@ -25,6 +22,7 @@ from licheng.testing.apps import running, service_settings
 from licheng.testing.databases import create_database, drop_database
 from licheng.testing.fixtures import TestIssuer
 from licheng.testing.infra import load_infra
+from licheng.testing.workbooks import xlsx_bytes
 
 CLASSES = [f"{g}{c:02d}" for g in (1, 2, 3) for c in range(1, 21)]
 
@@ -34,17 +32,6 @@ def _national_id(rng: random.Random) -> str:
         rng.choice("ABCDEFGHJKLMNPQRSTUVXYWZIO") + rng.choice("12") + f"{rng.randrange(10**7):07d}"
     )
     return next(stem + str(d) for d in range(10) if is_valid_national_id(stem + str(d)))
-
-
-def _workbook(header: list[str], rows: list[list[object]]) -> bytes:
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("學生")
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def _students(count: int) -> bytes:
@@ -67,7 +54,7 @@ def _students(count: int) -> bytes:
                 "在籍",
             ]
         )
-    return _workbook(["學號", "姓名", "班級", "座號", "身分證號", "出生日期", "在籍狀態"], rows)
+    return xlsx_bytes(["學號", "姓名", "班級", "座號", "身分證號", "出生日期", "在籍狀態"], rows)
 
 
 async def main(count: int) -> None:
@@ -94,7 +81,7 @@ async def main(count: int) -> None:
                     "admin": {"staff_no": "A1", "name": "管理"},
                 },
             )
-            classes = _workbook(["班級代碼", "年級"], [[c, int(c[0])] for c in CLASSES])
+            classes = xlsx_bytes(["班級代碼", "年級"], [[c, int(c[0])] for c in CLASSES])
             await client.post(
                 f"/api/identity/v1/schools/{school}/imports/classes",
                 files={"file": ("c.xlsx", classes)},

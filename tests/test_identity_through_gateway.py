@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import openpyxl
 import pytest
 
 from licheng.gateway.app import create_app as create_gateway
@@ -28,6 +27,7 @@ from licheng.identity.settings import Settings as IdentitySettings
 from licheng.testing.apps import running, service_settings, serving
 from licheng.testing.fixtures import MigratedDatabaseFactory
 from licheng.testing.infra import TestInfra
+from licheng.testing.workbooks import xlsx_bytes
 
 PASSWORD = "E2e-initial-Password-1"
 VALID_IDS = ["A123456789", "B220154307", "F131104093"]  # checksum-valid, fictitious
@@ -124,18 +124,6 @@ def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
     return out.getvalue().encode("cp950")
 
 
-def _xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 async def test_school_day_one_through_the_gateway(suite: Suite) -> None:
     school = f"9{random.randrange(10**5):05d}"
     api = f"/api/identity/v1/schools/{school}"
@@ -162,8 +150,8 @@ async def test_school_day_one_through_the_gateway(suite: Suite) -> None:
         ["教師編號", "姓名", "email"],
         [["T001", "陳怡君", f"t1{school}@school.tw"], ["T002", "王冠廷", f"t2{school}@school.tw"]],
     )
-    classes = _xlsx(["班級代碼", "年級", "班級名稱", "導師"], [["101", 1, "普一甲", "T001"]])
-    students = _xlsx(
+    classes = xlsx_bytes(["班級代碼", "年級", "班級名稱", "導師"], [["101", 1, "普一甲", "T001"]])
+    students = xlsx_bytes(
         ["學號", "姓名", "班級", "座號", "身分證號", "出生日期", "在籍狀態"],
         [
             [f"11000{n}", name, "101", n + 1, VALID_IDS[n], "0970501", "在籍"]

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 import httpx
-import openpyxl
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -24,6 +23,7 @@ from licheng.identity.settings import Settings
 from licheng.testing.apps import running, service_settings
 from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.testing.infra import TestInfra
+from licheng.testing.workbooks import xlsx_bytes
 
 LETTERS = {
     "A": 10, "B": 11, "C": 12, "D": 13, "E": 14, "F": 15, "G": 16, "H": 17, "I": 34, "J": 18,
@@ -73,14 +73,7 @@ def student_rows(count: int, classes: list[str], seed: int = 7) -> list[list[Any
 
 def xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
     """A workbook with one sheet."""
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("工作表1")
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(header, rows)
 
 
 def csv_bytes(header: list[str], rows: list[list[Any]], encoding: str = "utf-8") -> bytes:

@@ -19,12 +19,13 @@ async def _admin_connection(infra: TestInfra) -> asyncpg.Connection:
     )
 
 
-async def create_database(infra: TestInfra, prefix: str) -> str:
-    """Create an empty database; returns its name."""
+async def create_database(infra: TestInfra, prefix: str, *, template: str | None = None) -> str:
+    """Create an empty database (or a copy of `template`, which nobody may be connected to)."""
     name = f"t_{prefix}_{uuid.uuid4().hex[:10]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     connection = await _admin_connection(infra)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"{copy_of}')
     finally:
         await connection.close()
     return name
@@ -37,14 +38,3 @@ async def drop_database(infra: TestInfra, name: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
-
-
-async def clone_database(infra: TestInfra, template: str, prefix: str) -> str:
-    """Create a database as a copy of `template` (which nobody may be connected to)."""
-    name = f"t_{prefix}_{uuid.uuid4().hex[:10]}"
-    connection = await _admin_connection(infra)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await connection.close()
-    return name

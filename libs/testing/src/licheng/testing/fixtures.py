@@ -31,7 +31,7 @@ from licheng.kit.logging import configure_logging, watch_errors
 from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.storage import ObjectStorage
 from licheng.kit.tokens import RsaSigner
-from licheng.testing.databases import clone_database, create_database, drop_database
+from licheng.testing.databases import create_database, drop_database
 from licheng.testing.infra import TestInfra, load_infra
 from licheng.testing.servers import JsonHttpServer, NatsServerProcess
 
@@ -156,7 +156,7 @@ async def migrated_database(
             target = folder / f"{prefix}_{uuid.uuid4().hex[:10]}.db"
             shutil.copyfile(source, target)
             return f"sqlite+aiosqlite:///{target}"
-        name = await clone_database(infra, template.rsplit("/", 1)[1], prefix)
+        name = await create_database(infra, prefix, template=template.rsplit("/", 1)[1])
         created.append(name)
         return infra.pg_url(name)
 

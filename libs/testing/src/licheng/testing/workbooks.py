@@ -1,22 +1,38 @@
-"""Hostile workbooks for the importers' tests: real xlsx files with a member that inflates."""
+"""Workbooks for the importers' tests: plain ones, and real xlsx files with a member that
+inflates (zip bombs)."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterable, Sequence
 
 import openpyxl
 
 MIB = 1024 * 1024
 
 
-def _workbook(header: list[str], rows: list[list[object]]) -> bytes:
-    book = openpyxl.Workbook()  # not write-only: it keeps its text in xl/sharedStrings.xml
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
+def xlsx_bytes(
+    header: Sequence[object],
+    rows: Iterable[Sequence[object]],
+    *,
+    sheet_name: str = "工作表1",
+    write_only: bool = True,
+) -> bytes:
+    """A workbook with one sheet: the header row, then the rows.
+
+    `write_only=False` keeps text in xl/sharedStrings.xml, as Excel itself does.
+    """
+    book = openpyxl.Workbook(write_only=write_only)
+    if write_only:
+        sheet = book.create_sheet(sheet_name)
+    else:
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = sheet_name
+    sheet.append(list(header))
     for row in rows:
-        sheet.append(row)
+        sheet.append(list(row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -27,7 +43,7 @@ def zip_bomb_xlsx(
 ) -> bytes:
     """A valid workbook whose `member` (e.g. xl/sharedStrings.xml) is replaced by `inflated_mib`
     MiB of one repeated character: a few hundred KB on the wire, huge once opened."""
-    original = zipfile.ZipFile(io.BytesIO(_workbook(header, rows)))
+    original = zipfile.ZipFile(io.BytesIO(xlsx_bytes(header, rows, write_only=False)))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
         for info in original.infolist():

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from licheng.course_outcomes.models import CourseSection, Enrolment
 from licheng.kit.pagination import PageParams, paginate
@@ -15,6 +15,14 @@ from licheng.kit.pagination import PageParams, paginate
 
 def _sections(school_code: str) -> SelectOfScalar[CourseSection]:
     return select(CourseSection).where(CourseSection.school_code == school_code)
+
+
+def _enrolments_with_sections(school_code: str) -> Select[Enrolment, CourseSection]:
+    return (
+        select(Enrolment, CourseSection)
+        .join(CourseSection, col(CourseSection.id) == col(Enrolment.section_id))
+        .where(Enrolment.school_code == school_code, CourseSection.school_code == school_code)
+    )
 
 
 def _of_term(
@@ -83,15 +91,7 @@ async def get_enrolment(
     session: AsyncSession, school_code: str, enrolment_id: uuid.UUID
 ) -> tuple[Enrolment, CourseSection] | None:
     """An enrolment of the school with its section."""
-    stmt = (
-        select(Enrolment, CourseSection)
-        .join(CourseSection, col(CourseSection.id) == col(Enrolment.section_id))
-        .where(
-            Enrolment.id == enrolment_id,
-            Enrolment.school_code == school_code,
-            CourseSection.school_code == school_code,
-        )
-    )
+    stmt = _enrolments_with_sections(school_code).where(Enrolment.id == enrolment_id)
     row = (await session.exec(stmt)).first()
     return (row[0], row[1]) if row else None
 
@@ -105,11 +105,8 @@ async def student_courses(
 ) -> list[tuple[Enrolment, CourseSection]]:
     """The student's enrolments of a term with their sections."""
     stmt = (
-        select(Enrolment, CourseSection)
-        .join(CourseSection, col(CourseSection.id) == col(Enrolment.section_id))
+        _enrolments_with_sections(school_code)
         .where(
-            Enrolment.school_code == school_code,
-            CourseSection.school_code == school_code,
             Enrolment.student_id == student_id,
             CourseSection.academic_year == academic_year,
             CourseSection.semester == semester,
