@@ -20,6 +20,16 @@ async def test_dev_issuer_signs_tokens_services_accept(api: Any, seed: Any) -> N
     assert jwks["keys"][0]["kty"] == "RSA"
     import jwt
 
-    claims = jwt.decode(token.json()["access_token"], options={"verify_signature": False})
+    key = jwt.PyJWK(jwks["keys"][0]).key
+    claims = jwt.decode(
+        token.json()["access_token"],
+        key=key,
+        algorithms=["RS256"],
+        audience="licheng",
+        options={"verify_iss": False},
+    )  # signed by the published key
     assert claims["groups"] == [f"/schools/{api.school}/homeroom_teacher"]
     assert claims["pid"] == seeded.staff["T001"]["id"]
+    # Short-lived, so a revoked role stops working within minutes.
+    assert token.json()["expires_in"] == 15 * 60
+    assert claims["exp"] - claims["iat"] == 15 * 60
