@@ -174,24 +174,31 @@ def _walk_a_term(gw: Gateway, base: str, term: dict[str, int]) -> None:
     student, homeroom = f"{SCHOOL}-s-110002", f"{SCHOOL}-t-t001"
     year, semester = term["academic_year"], term["semester"]
 
-    # 參數設定: the admin keeps the windows open and allows two selections.
+    # 參數設定: the admin keeps the windows open (勾選 too) and allows two selections; a merge
+    # patch changes only what it sends.
     params_url = f"{base}/parameters/{year}/{semester}"
     current = gw("GET", params_url, admin)
     now = datetime.now(UTC)
     changed = gw(
-        "PUT",
+        "PATCH",
         params_url,
         admin,
-        headers={"if-match": str(current["version"])},
+        headers={
+            "if-match": str(current["version"]),
+            "content-type": "application/merge-patch+json",
+        },
         json={
             "upload_from": (now - timedelta(days=1)).isoformat(),
             "upload_until": (now + timedelta(days=30)).isoformat(),
             "certify_from": (now - timedelta(days=1)).isoformat(),
             "certify_until": (now + timedelta(days=40)).isoformat(),
+            "select_from": (now - timedelta(days=1)).isoformat(),
+            "select_until": (now + timedelta(days=50)).isoformat(),
             "selections_per_semester": 2,
         },
     )
     assert changed["version"] == current["version"] + 1
+    assert changed["file_limits"] == current["file_limits"]
 
     # 修課紀錄: one more course (歷史) for the student.
     records = (

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 from sqlmodel import select
 
-from licheng.contracts.events import EventPayload, PersonUpserted
+from licheng.contracts.events import EventPayload, GrantChanged, PersonUpserted
 from licheng.course_outcomes.app import create_app
 from licheng.course_outcomes.cli import MIGRATIONS_DIR
 from licheng.course_outcomes.models import KnownPerson, Outcome
@@ -42,7 +42,13 @@ class CourseApi:
         return self.issuer.headers(person_id=person_id, groups=groups)
 
     async def announce_person(
-        self, *, kind: str, local_no: str, name: str, class_code: str | None = None
+        self,
+        *,
+        kind: str,
+        local_no: str,
+        name: str,
+        class_code: str | None = None,
+        seat_no: int | None = None,
     ) -> uuid.UUID:
         """Publish identity's person.upserted, as identity would."""
         person_id = uuid.uuid4()
@@ -54,10 +60,22 @@ class CourseApi:
                 name=name,
                 username=f"{self.school}-{local_no}".lower(),
                 class_code=class_code,
+                seat_no=seat_no,
                 status="在籍" if kind == "student" else None,
             )
         )
         return person_id
+
+    async def announce_roles(self, person_id: uuid.UUID, *roles: str) -> None:
+        """Publish identity's grant.changed: the person's roles in the school are now `roles`."""
+        await self.publish(
+            GrantChanged(
+                person_id=person_id,
+                role=roles[-1] if roles else "course_teacher",
+                change="granted" if roles else "revoked",
+                roles=list(roles),
+            )
+        )
 
     async def publish(self, payload: EventPayload) -> None:
         """Publish another service's event on NATS, as that service's relay would."""
@@ -150,17 +168,24 @@ class Term:
         async with self.api.app.state.session_factory() as session:
             return len((await session.exec(select(Outcome))).all())
 
-    async def open_windows(self, **overrides: Any) -> None:
-        """Set the term's parameters: upload and certify windows open now, unless overridden."""
+    async def open_windows(self, **overrides: Any) -> dict[str, Any]:
+        """Patch the term's parameters: upload, certify and 勾選 windows open now, unless
+        overridden (any other field may be patched too); the parameters as answered."""
         now = datetime.now(UTC)
         body = {"upload_from": (now - timedelta(days=1)).isoformat(),
                 "upload_until": (now + timedelta(days=30)).isoformat(),
                 "certify_from": (now - timedelta(days=1)).isoformat(),
-                "certify_until": (now + timedelta(days=40)).isoformat(), **overrides}  # fmt: skip
-        response = await self.api.client.put(
-            f"{self.base}/parameters/115/1", json=body, headers=self.submitter()
+                "certify_until": (now + timedelta(days=40)).isoformat(),
+                "select_from": (now - timedelta(days=1)).isoformat(),
+                "select_until": (now + timedelta(days=50)).isoformat(), **overrides}  # fmt: skip
+        response = await self.api.client.patch(
+            f"{self.base}/parameters/115/1",
+            json=body,
+            headers={**self.submitter(), "content-type": "application/merge-patch+json"},
         )
         assert response.status_code == 200, response.text
+        parameters: dict[str, Any] = response.json()
+        return parameters
 
     async def courses(self, which: int = 1) -> dict[str, str]:
         """Course code → enrolment id of student 1 or 2."""
@@ -173,7 +198,7 @@ class Term:
         return {c["course_code"]: c["enrolment_id"] for c in response.json()}
 
     async def new_outcome(self, course: str = COURSE_X, which: int = 1) -> dict[str, Any]:
-        """A draft with the PDF in its document slot; the outcome as the upload answered it."""
+        """A draft with the PDF as its one file; the outcome as the upload answered it."""
         enrolment = (await self.courses(which))[course]
         created = await self.api.client.post(
             f"{self.base}/outcomes",
@@ -182,12 +207,12 @@ class Term:
         )
         assert created.status_code == 201, created.text
         outcome: dict[str, Any] = created.json()
-        upload = await self.api.client.put(
-            f"{self.base}/outcomes/{outcome['id']}/files/document",
+        upload = await self.api.client.post(
+            f"{self.base}/outcomes/{outcome['id']}/files",
             files={"file": ("報告.pdf", self.PDF)},
             headers=self.student(which),
         )
-        assert upload.status_code == 200, upload.text
+        assert upload.status_code == 201, upload.text
         result: dict[str, Any] = upload.json()
         return result
 
@@ -213,10 +238,10 @@ async def term(course_api: CourseApi) -> Term:
     teacher_a = await api.announce_person(kind="staff", local_no="T001", name="陳老師")
     teacher_b = await api.announce_person(kind="staff", local_no="T002", name="王老師")
     student_1 = await api.announce_person(
-        kind="student", local_no="110001", name="林同學", class_code="101"
+        kind="student", local_no="110001", name="林同學", class_code="101", seat_no=1
     )
     student_2 = await api.announce_person(
-        kind="student", local_no="110002", name="吳同學", class_code="101"
+        kind="student", local_no="110002", name="吳同學", class_code="101", seat_no=2
     )
     term = Term(api, teacher_a, teacher_b, student_1, student_2)
 

@@ -127,16 +127,18 @@ def _open_windows(api: _Api, base: str, term: str) -> None:
         return  # someone set them already: keep theirs
     now = datetime.now(UTC).replace(microsecond=0)
     api.call(
-        "PUT",
+        "PATCH",
         f"{base}/parameters/{term}",
         SUBMITTER,
         "open the windows",
-        headers={"if-match": "0"},
+        headers={"if-match": "0", "content-type": "application/merge-patch+json"},
         json={
             "upload_from": (now - timedelta(days=30)).isoformat(),
             "upload_until": (now + timedelta(days=60)).isoformat(),
             "certify_from": (now - timedelta(days=30)).isoformat(),
             "certify_until": (now + timedelta(days=75)).isoformat(),
+            "select_from": (now - timedelta(days=30)).isoformat(),
+            "select_until": (now + timedelta(days=90)).isoformat(),
         },
     )
 

@@ -53,6 +53,7 @@ async def test_status_counts_for_staff_homeroom_and_teachers(term: Any) -> None:
         top["selected"],
     ) == ("110001", 2, 1, 1, 0, 1)
     assert {i["local_no"] for i in body["items"][1:]} == {"110002", "110003"}
+    assert (top["class_code"], top["seat_no"], top["name"]) == ("101", 1, "林同學")
 
     homeroom = term.api.as_roles("homeroom_teacher", person_id=term.teacher_a)
 

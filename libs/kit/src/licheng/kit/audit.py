@@ -68,12 +68,18 @@ async def query_audit(
     school_code: str,
     person_id: uuid.UUID | None = None,
     action: str | None = None,
+    entity: str | None = None,
+    entity_id: uuid.UUID | str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[AuditEntry], int]:
-    """A school's audit rows, newest first; `person_id` matches the actor or the subject."""
+    """A school's audit rows, newest first; `person_id` matches the actor or the subject.
+
+    `entity` and `entity_id` narrow to one kind of thing and one thing (one outcome's history);
+    every filter given must hold.
+    """
     conditions: list[Any] = [AuditEntry.school_code == school_code]
     if person_id is not None:
         conditions.append(
@@ -83,6 +89,10 @@ async def query_audit(
         )
     if action:
         conditions.append(AuditEntry.action == action)
+    if entity:
+        conditions.append(AuditEntry.entity == entity)
+    if entity_id is not None and str(entity_id):
+        conditions.append(AuditEntry.entity_id == str(entity_id))
     if since is not None:
         conditions.append(col(AuditEntry.occurred_at) >= since)
     if until is not None:

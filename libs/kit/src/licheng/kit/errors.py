@@ -167,6 +167,7 @@ _FIELD_PROBLEMS: dict[str, str] = {
     "less_than_equal": "數值過大",
     "enum": "不是允許的選項",
     "json_invalid": "不是有效的 JSON",
+    "extra_forbidden": "不是可接受的欄位",
 }
 
 
@@ -176,6 +177,38 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "請求內容"
 
 
+# The prefixes pydantic puts before the text of a ValueError / AssertionError a validator raised.
+_RAISED_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _own_message(kind: str, msg: object) -> str | None:
+    """A validator's own zh-TW text for an error type we have no wording of, else None.
+
+    Our validators raise `PydanticCustomError("<code>", "<zh-TW text>")` (or a ValueError with
+    zh-TW text); pydantic's own messages and any other plain-English text stay behind the
+    generic wording.
+    """
+    if kind in _FIELD_PROBLEMS or not isinstance(msg, str):
+        return None
+    text = msg
+    for prefix in _RAISED_PREFIXES:
+        text = text.removeprefix(prefix)
+    text = text.strip()
+    if not text or text.isascii():
+        return None
+    return text
+
+
+def _problem_of(loc: tuple[Any, ...], kind: str, msg: object) -> tuple[str, str]:
+    """The field an error is about, and the zh-TW sentence naming it."""
+    field = _field_name(loc)
+    own = _own_message(kind, msg)
+    if own is None:
+        return field, f"{field} {_FIELD_PROBLEMS.get(kind, '格式不正確')}"
+    # A model-level error has no field: its own text is the whole sentence.
+    return field, (f"{own}（{field}）" if len(loc) > 1 else own)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     detail = []
@@ -183,18 +216,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
         kind = str(err.get("type"))
-        field = _field_name(loc)
-        problem = _FIELD_PROBLEMS.get(kind, "格式不正確")
+        field, problem = _problem_of(loc, kind, err.get("msg"))
         detail.append(
             {
                 "loc": list(loc),
                 "field": field,
                 "type": kind,
                 "msg": err.get("msg"),
-                "message": f"{field} {problem}",
+                "message": problem,
             }
         )
-        problems.append(f"{field} {problem}")
+        problems.append(problem)
     message = "請求格式不正確"
     if problems:
         message += "：" + "；".join(dict.fromkeys(problems))

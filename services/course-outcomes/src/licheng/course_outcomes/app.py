@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from licheng.course_outcomes.audit import router as audit_router
+from licheng.course_outcomes.certification.delegations_router import router as delegations_router
 from licheng.course_outcomes.certification.router import router as certification_router
 from licheng.course_outcomes.courses.router import router as courses_router
 from licheng.course_outcomes.locks.events import lock_consumer
 from licheng.course_outcomes.locks.router import router as locks_router
 from licheng.course_outcomes.outcomes.router import router as outcomes_router
+from licheng.course_outcomes.outcomes.staff_router import router as staff_outcomes_router
 from licheng.course_outcomes.parameters.router import router as parameters_router
 from licheng.course_outcomes.roster.events import roster_consumer
 from licheng.course_outcomes.settings import Settings
@@ -31,9 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 parameters_router,
                 courses_router,
                 outcomes_router,
+                staff_outcomes_router,
                 certification_router,
+                delegations_router,
                 locks_router,
                 status_router,
+                audit_router,
             ],
             consumers=[roster_consumer(), lock_consumer()],
         )

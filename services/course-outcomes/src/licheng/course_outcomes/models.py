@@ -35,7 +35,19 @@ class KnownPerson(SQLModel, table=True):
     local_no: str = Field(max_length=32)
     name: str = Field(max_length=100)
     class_code: str | None = Field(default=None, max_length=20, index=True)
+    seat_no: int | None = None
     status: str | None = Field(default=None, max_length=10)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+class KnownRoles(SQLModel, table=True):
+    """A person's roles in a school, as identity last announced them (`grant.changed`)."""
+
+    __tablename__ = "known_roles"
+
+    school_code: str = Field(primary_key=True, max_length=6)
+    person_id: uuid.UUID = Field(primary_key=True)
+    roles: list[str] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
 
 
@@ -109,6 +121,8 @@ class OutcomeParameters(SQLModel, table=True):
     certify_until: datetime | None = Field(
         default=None, sa_column=tz_datetime_column(nullable=True)
     )
+    select_from: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
+    select_until: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
     uploads_per_semester: int = 10
     selections_per_semester: int = 3
     files_per_outcome: int = 2
@@ -150,6 +164,10 @@ class Outcome(SQLModel, table=True):
     """One 課程學習成果 of a student for one enrolment."""
 
     __tablename__ = "outcome"
+    __table_args__ = (
+        sa.Index("ix_outcome_school_term_status", "school_code", "academic_year", "semester",
+                 "status"),
+    )  # fmt: skip
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     school_code: str = Field(max_length=6, index=True)
@@ -177,10 +195,13 @@ class Outcome(SQLModel, table=True):
 
 
 class OutcomeFile(SQLModel, table=True):
-    """A file of an outcome, stored in S3 under `<school>/<student>/<outcome>/<sha256>`."""
+    """A file of an outcome, stored in S3 under `<school>/<student>/<outcome>/<sha256>`.
+
+    An outcome holds at most the parameters' `files_per_outcome` files; `slot` is the file's
+    family (document or media), decided by its content.
+    """
 
     __tablename__ = "outcome_file"
-    __table_args__ = (sa.UniqueConstraint("outcome_id", "slot"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     school_code: str = Field(max_length=6, index=True)
@@ -207,3 +228,20 @@ class TermLock(SQLModel, table=True):
     locked_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
     reopened_at: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
     reopened_by: uuid.UUID | None = None
+
+
+class CertifierDelegation(SQLModel, table=True):
+    """A 代理人: a teacher lets a colleague see and certify their queue for a time range."""
+
+    __tablename__ = "certifier_delegation"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_code: str = Field(max_length=6, index=True)
+    teacher_id: uuid.UUID = Field(index=True)
+    substitute_id: uuid.UUID = Field(index=True)
+    starts_at: datetime = Field(sa_column=tz_datetime_column())
+    ends_at: datetime = Field(sa_column=tz_datetime_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+    ended_early_at: datetime | None = Field(
+        default=None, sa_column=tz_datetime_column(nullable=True)
+    )

@@ -1,4 +1,4 @@
-"""Certification over HTTP: the teacher's queue and files, 認證 / 取消認證, 更換認證教師."""
+"""Certification over HTTP: the queue and files, 認證 / 取消認證 (one or a batch), 更換認證教師."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from licheng.course_outcomes.auth import Certifier, CourseStaff, certifies
+from licheng.course_outcomes.certification import batch as batch_service
 from licheng.course_outcomes.certification import reassign
+from licheng.course_outcomes.certification.schemas import BatchDecision, BatchResult
 from licheng.course_outcomes.models import FileSlot, Outcome, OutcomeStatus
 from licheng.course_outcomes.outcomes import repository, service, views
+from licheng.course_outcomes.outcomes.repository import OutcomeFilter, OutcomeSort
 from licheng.course_outcomes.outcomes.schemas import (
     CertifierChange,
     Decision,
@@ -44,13 +47,52 @@ async def certification_queue(
     me: Certifier,
     paging: Paging,
     state: Annotated[QueueStatus, Query(alias="status")] = "submitted",
+    academic_year: Annotated[int | None, Query(ge=100, le=200, description="學年度")] = None,
+    semester: Annotated[int | None, Query(ge=1, le=2, description="學期")] = None,
+    class_code: Annotated[str | None, Query(max_length=20, description="班級")] = None,
+    section_id: Annotated[uuid.UUID | None, Query(description="課程（開課）")] = None,
+    course_code: Annotated[str | None, Query(max_length=23, description="課程代碼")] = None,
+    certifier_id: Annotated[
+        uuid.UUID | None, Query(description="只看某位教師的（代理人用）")
+    ] = None,
+    sort: OutcomeSort = OutcomeSort.SUBMITTED_AT,
+    order: Literal["asc", "desc"] = "asc",
 ) -> Page[OutcomePublic]:
-    """Outcomes sent to the caller (own courses plus reassignments); never a student's draft."""
-    outcomes, total = await repository.pending_for_certifier(
-        session, me.school_code, me.person_id, [OutcomeStatus(state)], paging
+    """Outcomes sent to the caller (own courses, reassignments, and as 代理人 the queues of the
+    teachers who named them); never a student's draft. Each shows the student's 學號, 姓名, 班級
+    and 座號."""
+    certifiers = me.acting_for
+    if certifier_id is not None:
+        certifiers = certifiers & {certifier_id}
+    where = OutcomeFilter(
+        academic_year=academic_year,
+        semester=semester,
+        statuses=[OutcomeStatus(state)],
+        certifier_ids=certifiers,
+        class_codes=[class_code] if class_code is not None else None,
+        section_id=section_id,
+        course_code=course_code,
+    )
+    outcomes, total = await repository.find_outcomes(
+        session, me.school_code, where, paging, sort=sort, descending=order == "desc"
     )
     views_ = await views.public_views(session, me.school_code, [o.id for o in outcomes])
     return page_of(views_, total, paging)
+
+
+@router.post(
+    "/certifications/batch", response_model=BatchResult, summary="批次認證（多件成果同一決定）"
+)
+async def certify_many(batch: BatchDecision, session: SessionDep, me: Certifier) -> BatchResult:
+    """One decision for listed outcomes, or for every submitted one of a class or course in the
+    caller's queue; each result reported, one refusal never undoes the others."""
+    return await batch_service.decide_many(
+        session,
+        school_code=me.school_code,
+        teacher_id=me.person_id,
+        acting_for=me.acting_for,
+        batch=batch,
+    )
 
 
 @router.get(
@@ -76,7 +118,13 @@ async def certify(
 ) -> OutcomePublic:
     """認證成功, or 認證失敗 with reason code 01–04 and an explanation."""
     outcome = await _outcome(session, me.school_code, outcome_id)
-    await service.decide(session, outcome=outcome, teacher_id=me.person_id, decision=decision)
+    await service.decide(
+        session,
+        outcome=outcome,
+        teacher_id=me.person_id,
+        decision=decision,
+        acting_for=me.acting_for,
+    )
     return await views.public_view(session, outcome)
 
 
@@ -88,7 +136,9 @@ async def revoke_certification(
 ) -> OutcomePublic:
     """The student may edit again and must resubmit."""
     outcome = await _outcome(session, me.school_code, outcome_id)
-    await service.revoke(session, outcome=outcome, teacher_id=me.person_id)
+    await service.revoke(
+        session, outcome=outcome, teacher_id=me.person_id, acting_for=me.acting_for
+    )
     return await views.public_view(session, outcome)
 
 

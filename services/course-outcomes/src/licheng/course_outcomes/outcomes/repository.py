@@ -4,7 +4,9 @@ so an unscoped query cannot be written by accident."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +14,14 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from licheng.course_outcomes.models import FileSlot, Outcome, OutcomeFile, OutcomeStatus
+from licheng.course_outcomes.models import (
+    CourseSection,
+    FileSlot,
+    KnownPerson,
+    Outcome,
+    OutcomeFile,
+    OutcomeStatus,
+)
 from licheng.kit.pagination import PageParams, paginate
 from licheng.kit.timeutil import utcnow
 
@@ -78,20 +87,80 @@ async def list_for_student(
     return list((await session.exec(stmt.order_by(col(Outcome.created_at)))).all())
 
 
-async def pending_for_certifier(
+class OutcomeSort(StrEnum):
+    CLASS = "class"  # 班級, 座號
+    STUDENT_NO = "student_no"
+    COURSE = "course"
+    STATUS = "status"
+    SUBMITTED_AT = "submitted_at"
+    UPDATED_AT = "updated_at"
+
+
+@dataclass(frozen=True)
+class OutcomeFilter:
+    """What a list of outcomes is narrowed to; `None` means no narrowing on that field."""
+
+    academic_year: int | None = None
+    semester: int | None = None
+    statuses: Sequence[OutcomeStatus] | None = None
+    certifier_ids: Collection[uuid.UUID] | None = None
+    class_codes: Collection[str] | None = None
+    section_id: uuid.UUID | None = None
+    course_code: str | None = None
+    student_id: uuid.UUID | None = None
+    selected: bool | None = None
+
+
+def _sort_keys(sort: OutcomeSort) -> list[Any]:
+    keys: dict[OutcomeSort, list[Any]] = {
+        OutcomeSort.CLASS: [col(KnownPerson.class_code), col(KnownPerson.seat_no),
+                            col(KnownPerson.local_no)],
+        OutcomeSort.STUDENT_NO: [col(KnownPerson.local_no)],
+        OutcomeSort.COURSE: [col(CourseSection.course_code), col(KnownPerson.local_no)],
+        OutcomeSort.STATUS: [col(Outcome.status), col(Outcome.submitted_at)],
+        OutcomeSort.SUBMITTED_AT: [col(Outcome.submitted_at)],
+        OutcomeSort.UPDATED_AT: [col(Outcome.updated_at)],
+    }  # fmt: skip
+    return keys[sort]
+
+
+async def find_outcomes(
     session: AsyncSession,
     school_code: str,
-    certifier_id: uuid.UUID,
-    statuses: Iterable[OutcomeStatus],
+    where: OutcomeFilter,
     paging: PageParams,
+    *,
+    sort: OutcomeSort = OutcomeSort.CLASS,
+    descending: bool = False,
 ) -> tuple[list[Outcome], int]:
-    """A page of the outcomes awaiting (or decided by) this certifying teacher, and the total."""
-    stmt = _outcomes(school_code).where(
-        Outcome.certifier_id == certifier_id, col(Outcome.status).in_(list(statuses))
+    """A page of the school's outcomes matching `where`, in the asked order, and the total."""
+    stmt = (
+        _outcomes(school_code)
+        .join(CourseSection, col(CourseSection.id) == col(Outcome.section_id))
+        .outerjoin(KnownPerson, col(KnownPerson.id) == col(Outcome.student_id))
     )
-    return await paginate(
-        session, stmt.order_by(col(Outcome.submitted_at), col(Outcome.id)), paging
-    )
+    conditions: list[Any] = []
+    if where.academic_year is not None:
+        conditions.append(Outcome.academic_year == where.academic_year)
+    if where.semester is not None:
+        conditions.append(Outcome.semester == where.semester)
+    if where.statuses is not None:
+        conditions.append(col(Outcome.status).in_(list(where.statuses)))
+    if where.certifier_ids is not None:
+        conditions.append(col(Outcome.certifier_id).in_(list(where.certifier_ids)))
+    if where.class_codes is not None:
+        conditions.append(col(KnownPerson.class_code).in_(list(where.class_codes)))
+    if where.section_id is not None:
+        conditions.append(Outcome.section_id == where.section_id)
+    if where.course_code is not None:
+        conditions.append(CourseSection.course_code == where.course_code)
+    if where.student_id is not None:
+        conditions.append(Outcome.student_id == where.student_id)
+    if where.selected is not None:
+        conditions.append(Outcome.selected == where.selected)
+    keys = [k.desc() if descending else k.asc() for k in _sort_keys(sort)]
+    ordered = stmt.where(*conditions).order_by(*(k.nulls_last() for k in keys), col(Outcome.id))
+    return await paginate(session, ordered, paging)
 
 
 async def section_outcomes(
@@ -115,7 +184,8 @@ async def files_of(
     found: dict[uuid.UUID, list[OutcomeFile]] = {i: [] for i in ids}
     if ids:
         stmt = _files(school_code).where(col(OutcomeFile.outcome_id).in_(ids))
-        for file in (await session.exec(stmt)).all():
+        ordered = stmt.order_by(col(OutcomeFile.uploaded_at), col(OutcomeFile.id))
+        for file in (await session.exec(ordered)).all():
             found[file.outcome_id].append(file)
     return found
 
@@ -123,9 +193,48 @@ async def files_of(
 async def file_in_slot(
     session: AsyncSession, school_code: str, outcome_id: uuid.UUID, slot: FileSlot
 ) -> OutcomeFile | None:
-    """The outcome's file in one slot."""
+    """The outcome's first file in one slot."""
     stmt = _files(school_code).where(OutcomeFile.outcome_id == outcome_id, OutcomeFile.slot == slot)
+    ordered = stmt.order_by(col(OutcomeFile.uploaded_at), col(OutcomeFile.id))
+    return (await session.exec(ordered)).first()
+
+
+async def files_in_slot(
+    session: AsyncSession, school_code: str, outcome_id: uuid.UUID, slot: FileSlot
+) -> list[OutcomeFile]:
+    """The outcome's files in one slot (its family: document or media), oldest first."""
+    stmt = _files(school_code).where(OutcomeFile.outcome_id == outcome_id, OutcomeFile.slot == slot)
+    ordered = stmt.order_by(col(OutcomeFile.uploaded_at), col(OutcomeFile.id))
+    return list((await session.exec(ordered)).all())
+
+
+async def file_by_id(
+    session: AsyncSession, school_code: str, outcome_id: uuid.UUID, file_id: uuid.UUID
+) -> OutcomeFile | None:
+    """One file of the outcome (another outcome's file is not found)."""
+    stmt = _files(school_code).where(
+        OutcomeFile.outcome_id == outcome_id, OutcomeFile.id == file_id
+    )
     return (await session.exec(stmt)).first()
+
+
+async def count_files(session: AsyncSession, school_code: str, outcome_id: uuid.UUID) -> int:
+    """How many files the outcome holds."""
+    scoped = _files(school_code).where(OutcomeFile.outcome_id == outcome_id)
+    stmt = select(sa.func.count()).select_from(scoped.subquery())
+    return int((await session.exec(stmt)).one())
+
+
+async def lock_for_files(session: AsyncSession, outcome: Outcome) -> bool:
+    """Lock the outcome's row (PostgreSQL `FOR UPDATE`; SQLite's writes are serial anyway) and
+    reload it, so concurrent changes to its files run one after the other; False if it is gone."""
+    stmt = (
+        _outcomes(outcome.school_code)
+        .where(Outcome.id == outcome.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(stmt)).first() is not None
 
 
 async def transition(

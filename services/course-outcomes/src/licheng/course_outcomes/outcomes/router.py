@@ -6,9 +6,9 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile, status
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 
-from licheng.course_outcomes.auth import PortfolioReader, Student, may_read
+from licheng.course_outcomes.auth import OutcomeReader, Student
 from licheng.course_outcomes.courses import repository as courses
 from licheng.course_outcomes.models import FileSlot
 from licheng.course_outcomes.outcomes import repository, selection, service, views
@@ -19,8 +19,10 @@ from licheng.course_outcomes.outcomes.schemas import (
     OutcomePublic,
     OutcomeUpdate,
     SelectionUpdate,
+    StaffRef,
 )
 from licheng.course_outcomes.params import SemesterQuery, YearQuery
+from licheng.course_outcomes.roster import repository as roster
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
 from licheng.kit.settings import ServiceSettings
@@ -43,6 +45,8 @@ async def my_courses(
     rows = await courses.student_courses(
         session, me.school_code, me.person_id, academic_year, semester
     )
+    certifiers = {s.certifier_id for _, s in rows}
+    teachers = await roster.people_by_ids(session, me.school_code, certifiers)
     return [
         CoursePublic(
             enrolment_id=e.id,
@@ -52,6 +56,7 @@ async def my_courses(
             credits=s.credits,
             kind=e.kind,
             certifier_id=s.certifier_id,
+            certifier=StaffRef.of(teachers.get(s.certifier_id)) if s.certifier_id else None,
         )
         for e, s in rows
     ]
@@ -84,10 +89,10 @@ async def create_outcome(payload: OutcomeCreate, session: SessionDep, me: Studen
 
 @router.get("/outcomes/{outcome_id}", response_model=OutcomePublic, summary="課程學習成果")
 async def read_outcome(
-    school_code: str, outcome_id: uuid.UUID, session: SessionDep, grant: PortfolioReader
+    school_code: str, outcome_id: uuid.UUID, session: SessionDep, reader: OutcomeReader
 ) -> OutcomePublic:
-    """The student's own, or any for course staff (teachers read via the certification queue)."""
-    outcome = may_read(grant, await repository.get_outcome(session, school_code, outcome_id))
+    """The student's own; any for course staff; the 導師's class; the certifier's (and 代理人's)."""
+    outcome = await reader.open(session, outcome_id)
     return await views.public_view(session, outcome)
 
 
@@ -121,6 +126,79 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
+# The `{file_id:uuid}` routes come before the `{slot}` ones: a file id never reaches `slot`.
+@router.post(
+    "/outcomes/{outcome_id}/files",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OutcomePublic,
+    summary="新增成果檔案",
+    responses={200: {"description": "已認證的成果再次上傳它的檔案：不變", "model": OutcomePublic}},
+)
+async def add_file(
+    outcome_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    file: Annotated[UploadFile, File()],
+    me: Student,
+) -> OutcomePublic:
+    """One more file (pdf/jpg/png or mp3/mp4, by content), up to the parameters' files per
+    outcome (409 `too_many_files`, checked before the upload is read); `Location` names it.
+
+    On a certified outcome only one of its own files, byte-identical, is accepted (200, the
+    certification stands); the same bytes twice in an editable one are 409."""
+    outcome = await service.own_outcome(session, me.school_code, outcome_id, me.person_id)
+    settings: ServiceSettings = request.app.state.settings
+    storage: ObjectStorage = request.app.state.storage
+    stored, created = await service.add_file(
+        session,
+        storage=storage,
+        bucket=settings.uploads_bucket,
+        outcome=outcome,
+        filename=file.filename or "upload",
+        chunks=_chunks(file),
+        actor_id=me.person_id,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = request.app.url_path_for(
+        "file_link_by_id", school_code=me.school_code, outcome_id=outcome.id, file_id=stored.id
+    )
+    return await views.public_view(session, outcome)
+
+
+@router.get(
+    "/outcomes/{outcome_id}/files/{file_id:uuid}",
+    response_model=DownloadLink,
+    summary="成果檔案下載連結（依檔案編號）",
+)
+async def file_link_by_id(
+    school_code: str,
+    outcome_id: uuid.UUID,
+    file_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    reader: OutcomeReader,
+) -> DownloadLink:
+    """A five-minute download link to one file, for whoever may open the outcome."""
+    outcome = await reader.open(session, outcome_id)
+    return await views.download_link_by_id(request, session, outcome, file_id)
+
+
+@router.delete(
+    "/outcomes/{outcome_id}/files/{file_id:uuid}",
+    response_model=OutcomePublic,
+    summary="刪除成果檔案",
+)
+async def delete_file(
+    outcome_id: uuid.UUID, file_id: uuid.UUID, session: SessionDep, me: Student
+) -> OutcomePublic:
+    """Take a file off a draft or failed outcome, in the upload window."""
+    outcome = await service.own_outcome(session, me.school_code, outcome_id, me.person_id)
+    await service.remove_file(session, outcome=outcome, file_id=file_id, actor_id=me.person_id)
+    return await views.public_view(session, outcome)
+
+
 @router.put(
     "/outcomes/{outcome_id}/files/{slot}",
     response_model=OutcomePublic,
@@ -134,7 +212,11 @@ async def upload_file(
     file: Annotated[UploadFile, File()],
     me: Student,
 ) -> OutcomePublic:
-    """document: pdf/jpg/png; media: mp3/mp4 — checked by content, limited by the parameters."""
+    """document: pdf/jpg/png; media: mp3/mp4 — checked by content, limited by the parameters.
+
+    Replaces the slot's one file, or adds one when it is empty (up to the files per outcome);
+    a slot holding several files answers 409 `several_files_in_slot` (use the file id).
+    """
     outcome = await service.own_outcome(session, me.school_code, outcome_id, me.person_id)
     settings: ServiceSettings = request.app.state.settings
     storage: ObjectStorage = request.app.state.storage
@@ -160,10 +242,10 @@ async def file_link(
     slot: FileSlot,
     request: Request,
     session: SessionDep,
-    grant: PortfolioReader,
+    reader: OutcomeReader,
 ) -> DownloadLink:
-    """A five-minute download link for the student or course staff."""
-    outcome = may_read(grant, await repository.get_outcome(session, school_code, outcome_id))
+    """A five-minute download link for whoever may open the outcome (the slot's one file)."""
+    outcome = await reader.open(session, outcome_id)
     return await views.download_link(request, session, outcome, slot)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field, HttpUrl, model_validator
+from pydantic import BaseModel, Field, HttpUrl, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from licheng.course_outcomes.models import (
     CourseSection,
     FailReason,
+    KnownPerson,
     Outcome,
     OutcomeFile,
     OutcomeStatus,
@@ -31,38 +33,88 @@ class OutcomeUpdate(BaseModel):
 
 
 class Decision(BaseModel):
-    """A teacher's decision: certify, or fail with a reason code and an explanation."""
+    """A teacher's decision: certify, or fail with a reason code and an explanation.
+
+    A failure without either is refused naming the field (422 `request_invalid`, detail type
+    `reason_code_required` / `explanation_required`); `certified` comes first, so the field
+    validators see it.
+    """
 
     certified: bool
-    reason_code: FailReason | None = None
-    explanation: str | None = Field(default=None, max_length=1000)
+    reason_code: FailReason | None = Field(default=None, validate_default=True)
+    explanation: str | None = Field(default=None, max_length=1000, validate_default=True)
 
-    @model_validator(mode="after")
-    def _failure_needs_reason(self) -> Decision:
-        if not self.certified and (
-            self.reason_code is None or not (self.explanation or "").strip()
-        ):
-            raise ValueError("認證失敗需要選擇原因代碼並填寫認證說明")
-        return self
+    @field_validator("reason_code")
+    @classmethod
+    def _failure_needs_reason_code(
+        cls, value: FailReason | None, info: ValidationInfo
+    ) -> FailReason | None:
+        if info.data.get("certified") is False and value is None:
+            raise PydanticCustomError("reason_code_required", "認證失敗需選擇原因代碼")
+        return value
+
+    @field_validator("explanation")
+    @classmethod
+    def _failure_needs_explanation(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("certified") is False and not (value or "").strip():
+            raise PydanticCustomError("explanation_required", "認證失敗需填寫認證說明")
+        return value
 
 
 class FilePublic(BaseModel):
-    slot: str
+    id: uuid.UUID = Field(description="檔案編號（下載、刪除用）")
+    slot: str = Field(description="document（pdf/jpg/png）或 media（mp3/mp4），依內容判定")
     filename: str
     kind: str
     size: int
     sha256: str
+    uploaded_at: datetime
 
     @classmethod
     def of(cls, file: OutcomeFile) -> FilePublic:
         """The API view of a stored file."""
         return cls(
+            id=file.id,
             slot=file.slot.value,
             filename=file.filename,
             kind=file.kind,
             size=file.size,
             sha256=file.sha256,
+            uploaded_at=file.uploaded_at,
         )
+
+
+class StudentRef(BaseModel):
+    """Who a student is in lists: 學號, 姓名, 班級, 座號 (never 身分證號)."""
+
+    id: uuid.UUID
+    student_no: str = Field(description="學號")
+    name: str = Field(description="姓名")
+    class_code: str | None = Field(description="班級")
+    seat_no: int | None = Field(description="座號")
+
+    @classmethod
+    def of(cls, person: KnownPerson | None) -> StudentRef | None:
+        """The reference, when the roster knows the person."""
+        if person is None:
+            return None
+        return cls(id=person.id, student_no=person.local_no, name=person.name,
+                   class_code=person.class_code, seat_no=person.seat_no)  # fmt: skip
+
+
+class StaffRef(BaseModel):
+    """Who a teacher is in lists: 教師編號 and 姓名."""
+
+    id: uuid.UUID
+    staff_no: str = Field(description="教師編號")
+    name: str = Field(description="姓名")
+
+    @classmethod
+    def of(cls, person: KnownPerson | None) -> StaffRef | None:
+        """The reference, when the roster knows the person."""
+        if person is None:
+            return None
+        return cls(id=person.id, staff_no=person.local_no, name=person.name)
 
 
 class OutcomePublic(BaseModel):
@@ -86,14 +138,27 @@ class OutcomePublic(BaseModel):
     decided_at: datetime | None
     version: int
     files: list[FilePublic]
+    student: StudentRef | None = Field(description="學生（學號、姓名、班級、座號）")
+    certifier: StaffRef | None = Field(description="認證教師")
+    decided_by: StaffRef | None = Field(description="做出認證決定的教師（可能是代理人）")
 
     @classmethod
     def of(
-        cls, outcome: Outcome, files: list[OutcomeFile], section: CourseSection | None = None
+        cls,
+        outcome: Outcome,
+        files: list[OutcomeFile],
+        section: CourseSection | None = None,
+        people: dict[uuid.UUID, KnownPerson] | None = None,
     ) -> OutcomePublic:
-        """The API view of an outcome."""
+        """The API view of an outcome, with the people the roster knows."""
+        known = people or {}
         return cls(
             **outcome.model_dump(exclude={"school_code", "created_at", "updated_at", "decided_by"}),
+            student=StudentRef.of(known.get(outcome.student_id)),
+            certifier=StaffRef.of(known.get(outcome.certifier_id))
+            if outcome.certifier_id
+            else None,
+            decided_by=StaffRef.of(known.get(outcome.decided_by)) if outcome.decided_by else None,
             course_code=section.course_code if section else None,
             subject_name=section.subject_name if section else None,
             files=[FilePublic.of(f) for f in sorted(files, key=lambda f: f.slot)],
@@ -114,6 +179,7 @@ class CoursePublic(BaseModel):
     credits: int
     kind: str
     certifier_id: uuid.UUID | None
+    certifier: StaffRef | None = Field(default=None, description="認證教師")
 
 
 class DownloadLink(BaseModel):

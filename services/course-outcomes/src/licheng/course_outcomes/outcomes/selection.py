@@ -1,4 +1,5 @@
-"""勾選: a student picks at most N certified outcomes per semester for the central database."""
+"""勾選: inside its window, a student picks at most N certified outcomes per semester for the
+central database."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from licheng.kit.errors import Conflict, NotFound, QuotaExceeded
 async def set_selection(
     session: AsyncSession, *, school_code: str, student_id: uuid.UUID, payload: SelectionUpdate
 ) -> list[Outcome]:
-    """Make exactly `payload.outcome_ids` the selected outcomes of the term."""
+    """Make exactly `payload.outcome_ids` the selected outcomes of the term, in the 勾選 window."""
     year, semester = payload.academic_year, payload.semester
     await ensure_unlocked(session, school_code, year, semester)
     rules = await parameters.get(session, school_code, year, semester)
+    parameters.check_window(rules.select_from, rules.select_until, what="學生勾選")
     wanted = set(payload.outcome_ids)
     cap = rules.selections_per_semester
     if len(wanted) > cap:

@@ -8,7 +8,7 @@ and writes its event and audit row in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -87,8 +87,12 @@ async def record_outcome_change(
     event: type[OutcomeSnapshot],
     actor_id: uuid.UUID | None,
     before: dict[str, Any] | None = None,
+    on_behalf_of: uuid.UUID | None = None,
 ) -> None:
-    """Audit an outcome's change and publish its event with the whole outcome as it is now."""
+    """Audit an outcome's change and publish its event with the whole outcome as it is now.
+
+    `on_behalf_of` names the teacher a 代理人 acted for; the audit row keeps it.
+    """
     section = await courses.get_section(session, outcome.school_code, outcome.section_id)
     files = (await repository.files_of(session, outcome.school_code, [outcome.id]))[outcome.id]
     payload = _event(event, outcome, section, files)
@@ -104,7 +108,8 @@ async def record_outcome_change(
         | {
             "fail_reason": payload.fail_reason,
             "certifier_id": str(outcome.certifier_id) if outcome.certifier_id else None,
-        },
+        }
+        | ({"acting_for": str(on_behalf_of)} if on_behalf_of else {}),
     )
 
 
@@ -241,6 +246,72 @@ async def delete(session: AsyncSession, *, outcome: Outcome, actor_id: uuid.UUID
     await session.flush()
 
 
+SLOT_OF = {kind: slot for slot, kinds in SLOT_KINDS.items() for kind in kinds}
+_SLOT_NAMES = {FileSlot.DOCUMENT: "文件", FileSlot.MEDIA: "影音"}
+
+
+def too_many_files(cap: int) -> Conflict:
+    """The refusal of a file over the parameters' files per outcome."""
+    return Conflict(f"每件成果最多上傳 {cap} 個檔案", code="too_many_files", detail={"limit": cap})
+
+
+def several_in_slot(slot: FileSlot, files: list[OutcomeFile]) -> Conflict:
+    """The refusal of a slot-addressed request when the slot holds several files."""
+    return Conflict(
+        f"此成果有 {len(files)} 個{_SLOT_NAMES[slot]}檔案，請以檔案編號（files/{{file_id}}）指定",
+        code="several_files_in_slot",
+        detail={"slot": slot.value, "file_ids": [str(f.id) for f in files]},
+    )
+
+
+async def _file_rules(session: AsyncSession, outcome: Outcome) -> OutcomeParameters:
+    rules = await _term_rules(session, outcome)
+    if outcome.status not in (*EDITABLE, OutcomeStatus.CERTIFIED):
+        raise Conflict(
+            "送審中的成果不能新增或更換檔案",
+            code="outcome_not_editable",
+            detail={"status": outcome.status.value},
+        )
+    if outcome.status in EDITABLE:
+        parameters.check_window(rules.upload_from, rules.upload_until, what="學生上傳")
+    return rules
+
+
+async def _lock_editable(session: AsyncSession, outcome: Outcome) -> None:
+    # Concurrent changes to one outcome's files queue here (PostgreSQL row lock) and see each
+    # other's result, so two uploads at once cannot both pass the cap.
+    if not await repository.lock_for_files(session, outcome):
+        raise NotFound("找不到此課程學習成果", code="outcome_not_found")
+    if outcome.status not in EDITABLE:
+        raise Conflict(
+            "送審中或已認證的成果不能修改",
+            code="outcome_not_editable",
+            detail={"status": outcome.status.value},
+        )
+
+
+def _refuse_certified() -> Conflict:
+    return Conflict(
+        "已認證的成果不能更換或新增檔案；如需修改請老師先取消認證", code="outcome_certified"
+    )
+
+
+def _key_for(outcome: Outcome) -> KeyFor:
+    return KeyFor(
+        school_code=outcome.school_code, owner_id=outcome.student_id, record_id=outcome.id
+    )
+
+
+async def _files_changed(
+    session: AsyncSession, outcome: Outcome, *, before: dict[str, Any], actor_id: uuid.UUID | None
+) -> None:
+    if not await repository.transition(session, outcome, allowed_from=EDITABLE, values={}):
+        raise Conflict(STATE_CONFLICT, code="state_conflict")
+    await record_outcome_change(
+        session, outcome, event=OutcomeUpdated, actor_id=actor_id, before=before
+    )
+
+
 async def attach_file(
     session: AsyncSession,
     *,
@@ -252,63 +323,133 @@ async def attach_file(
     chunks: AsyncIterator[bytes],
     actor_id: uuid.UUID | None,
 ) -> OutcomeFile:
-    """Stream a file into the outcome's slot.
+    """Stream a file into the outcome's slot: replace its one file there, or add one (the cap).
 
-    On a certified outcome only a byte-identical re-upload is accepted, and it keeps the
-    certification (the 2021 data-loss lesson: a matching hash needs no re-certification).
+    A slot holding several files answers 409 (use the file id). On a certified outcome only a
+    byte-identical re-upload is accepted, and it keeps the certification (the 2021 data-loss
+    lesson: a matching hash needs no re-certification).
     """
-    rules = await _term_rules(session, outcome)
-    if outcome.status not in (*EDITABLE, OutcomeStatus.CERTIFIED):
-        raise Conflict("送審中的成果不能更換檔案", code="outcome_not_editable")
-    if outcome.status in EDITABLE:
-        parameters.check_window(rules.upload_from, rules.upload_until, what="學生上傳")
+    rules = await _file_rules(session, outcome)
     limits = parameters.upload_policy(rules).max_bytes
     allowed = {kind: size for kind, size in limits.items() if kind in SLOT_KINDS[slot]}
     if not allowed:
         raise BadRequest("本學期未開放此類檔案", code="file_type_not_allowed")
-    existing = await repository.file_in_slot(session, outcome.school_code, outcome.id, slot)
-    key_for = KeyFor(
-        school_code=outcome.school_code, owner_id=outcome.student_id, record_id=outcome.id
-    )
-    policy = UploadPolicy(max_bytes=allowed)
+    school, cap = outcome.school_code, rules.files_per_outcome
+    in_slot = await repository.files_in_slot(session, school, outcome.id, slot)
+    certified = outcome.status == OutcomeStatus.CERTIFIED
+    if not certified:  # refuse before a byte is read
+        if len(in_slot) > 1:
+            raise several_in_slot(slot, in_slot)
+        if not in_slot and await repository.count_files(session, school, outcome.id) >= cap:
+            raise too_many_files(cap)
     async with storage.receive(
-        chunks, policy=policy, claimed=FileKind.from_filename(filename)
+        chunks, policy=UploadPolicy(max_bytes=allowed), claimed=FileKind.from_filename(filename)
     ) as upload:
         # Decide with the hash in hand, before anything reaches the bucket.
-        if outcome.status == OutcomeStatus.CERTIFIED:
-            if existing is not None and existing.sha256 == upload.sha256:
-                return existing  # the same bytes again: certification stands, nothing changes
-            raise Conflict(
-                "已認證的成果不能更換檔案；如需修改請老師先取消認證", code="outcome_certified"
-            )
-        stored = await storage.put(upload, bucket=bucket, key_for=key_for)
+        if certified:
+            same = next((f for f in in_slot if f.sha256 == upload.sha256), None)
+            if same is not None:
+                return same  # the same bytes again: certification stands, nothing changes
+            raise _refuse_certified()
+        await _lock_editable(session, outcome)
+        in_slot = await repository.files_in_slot(session, school, outcome.id, slot)
+        if len(in_slot) > 1:
+            raise several_in_slot(slot, in_slot)
+        if not in_slot and await repository.count_files(session, school, outcome.id) >= cap:
+            raise too_many_files(cap)
+        stored = await storage.put(upload, bucket=bucket, key_for=_key_for(outcome))
     before = _snapshot(outcome)
-    if existing is None:
-        existing = OutcomeFile(
-            school_code=outcome.school_code,
+    name = safe_filename(filename, stored.kind)
+    if in_slot:
+        file = in_slot[0]
+        file.object_key, file.sha256, file.size = stored.key, stored.sha256, stored.size
+        file.kind, file.filename, file.uploaded_at = stored.kind.value, name, utcnow()
+    else:
+        file = OutcomeFile(
+            school_code=school,
             outcome_id=outcome.id,
             slot=slot,
             object_key=stored.key,
             sha256=stored.sha256,
             size=stored.size,
             kind=stored.kind.value,
-            filename=safe_filename(filename, stored.kind),
+            filename=name,
         )
-        session.add(existing)
-    else:
-        existing.object_key, existing.sha256, existing.size = stored.key, stored.sha256, stored.size
-        existing.kind, existing.filename, existing.uploaded_at = (
-            stored.kind.value,
-            safe_filename(filename, stored.kind),
-            utcnow(),
-        )
+        session.add(file)
     await session.flush()
-    if not await repository.transition(session, outcome, allowed_from=EDITABLE, values={}):
-        raise Conflict(STATE_CONFLICT, code="state_conflict")
-    await record_outcome_change(
-        session, outcome, event=OutcomeUpdated, actor_id=actor_id, before=before
+    await _files_changed(session, outcome, before=before, actor_id=actor_id)
+    return file
+
+
+async def add_file(
+    session: AsyncSession,
+    *,
+    storage: ObjectStorage,
+    bucket: str,
+    outcome: Outcome,
+    filename: str,
+    chunks: AsyncIterator[bytes],
+    actor_id: uuid.UUID | None,
+) -> tuple[OutcomeFile, bool]:
+    """Stream one more file into the outcome, up to the cap; (the file, whether it is new)."""
+    rules = await _file_rules(session, outcome)
+    school, cap = outcome.school_code, rules.files_per_outcome
+    certified = outcome.status == OutcomeStatus.CERTIFIED
+    if not certified and await repository.count_files(session, school, outcome.id) >= cap:
+        raise too_many_files(cap)  # before a byte is read, so nothing reaches the bucket
+    async with storage.receive(
+        chunks,
+        policy=parameters.upload_policy(rules),
+        claimed=FileKind.from_filename(filename),
+    ) as upload:
+        if certified:
+            held = (await repository.files_of(session, school, [outcome.id]))[outcome.id]
+            same = next((f for f in held if f.sha256 == upload.sha256), None)
+            if same is not None:
+                return same, False  # its own bytes again: certification stands, nothing changes
+            raise _refuse_certified()
+        await _lock_editable(session, outcome)
+        held = (await repository.files_of(session, school, [outcome.id]))[outcome.id]
+        if len(held) >= cap:
+            raise too_many_files(cap)
+        same = next((f for f in held if f.sha256 == upload.sha256), None)
+        if same is not None:
+            raise Conflict(
+                f"此檔案已在這件成果中（{same.filename}）",
+                code="file_already_attached",
+                detail={"file_id": str(same.id)},
+            )
+        stored = await storage.put(upload, bucket=bucket, key_for=_key_for(outcome))
+    before = _snapshot(outcome)
+    file = OutcomeFile(
+        school_code=school,
+        outcome_id=outcome.id,
+        slot=SLOT_OF[stored.kind],
+        object_key=stored.key,
+        sha256=stored.sha256,
+        size=stored.size,
+        kind=stored.kind.value,
+        filename=safe_filename(filename, stored.kind),
     )
-    return existing
+    session.add(file)
+    await session.flush()
+    await _files_changed(session, outcome, before=before, actor_id=actor_id)
+    return file, True
+
+
+async def remove_file(
+    session: AsyncSession, *, outcome: Outcome, file_id: uuid.UUID, actor_id: uuid.UUID | None
+) -> None:
+    """Take a file off a draft or failed outcome in the upload window (the object stays in S3)."""
+    await _editable(session, outcome)
+    await _lock_editable(session, outcome)
+    file = await repository.file_by_id(session, outcome.school_code, outcome.id, file_id)
+    if file is None:
+        raise NotFound("此成果沒有這個檔案", code="file_not_found")
+    before = _snapshot(outcome)
+    await session.delete(file)
+    await session.flush()
+    await _files_changed(session, outcome, before=before, actor_id=actor_id)
 
 
 async def submit(session: AsyncSession, *, outcome: Outcome, actor_id: uuid.UUID | None) -> Outcome:
@@ -334,16 +475,30 @@ async def submit(session: AsyncSession, *, outcome: Outcome, actor_id: uuid.UUID
     return outcome
 
 
-def _check_certifier(outcome: Outcome, teacher_id: uuid.UUID | None) -> None:
-    if teacher_id is None or outcome.certifier_id != teacher_id:
-        raise Forbidden("您不是此課程學習成果的認證教師", code="not_certifier")
+def _acting_for(
+    outcome: Outcome, teacher_id: uuid.UUID | None, acting_for: Collection[uuid.UUID] | None
+) -> uuid.UUID | None:
+    """Check the caller decides this outcome; the teacher they act for, when a 代理人."""
+    allowed = set(acting_for) if acting_for is not None else {teacher_id}
+    if teacher_id is None or outcome.certifier_id is None or outcome.certifier_id not in allowed:
+        raise Forbidden("您不是此課程學習成果的認證教師，也不是其代理人", code="not_certifier")
+    return outcome.certifier_id if outcome.certifier_id != teacher_id else None
 
 
 async def decide(
-    session: AsyncSession, *, outcome: Outcome, teacher_id: uuid.UUID | None, decision: Decision
+    session: AsyncSession,
+    *,
+    outcome: Outcome,
+    teacher_id: uuid.UUID | None,
+    decision: Decision,
+    acting_for: Collection[uuid.UUID] | None = None,
 ) -> Outcome:
-    """認證成功 or 認證失敗 (with reason code and explanation), inside the certify window."""
-    _check_certifier(outcome, teacher_id)
+    """認證成功 or 認證失敗 (with reason code and explanation), inside the certify window.
+
+    `acting_for` lists the certifiers the caller may decide for (themself and, as 代理人, the
+    teachers who named them); by default only themself.
+    """
+    on_behalf_of = _acting_for(outcome, teacher_id, acting_for)
     rules = await _term_rules(session, outcome)
     parameters.check_window(rules.certify_from, rules.certify_until, what="教師認證")
     before = _snapshot(outcome)
@@ -369,15 +524,21 @@ async def decide(
             code="not_certifiable",
             detail={"status": outcome.status.value},
         )
-    await record_outcome_change(session, outcome, event=event, actor_id=teacher_id, before=before)
+    await record_outcome_change(
+        session, outcome, event=event, actor_id=teacher_id, before=before, on_behalf_of=on_behalf_of
+    )
     return outcome
 
 
 async def revoke(
-    session: AsyncSession, *, outcome: Outcome, teacher_id: uuid.UUID | None
+    session: AsyncSession,
+    *,
+    outcome: Outcome,
+    teacher_id: uuid.UUID | None,
+    acting_for: Collection[uuid.UUID] | None = None,
 ) -> Outcome:
     """取消認證: the student may edit again and must resubmit; a selection is dropped."""
-    _check_certifier(outcome, teacher_id)
+    on_behalf_of = _acting_for(outcome, teacher_id, acting_for)
     rules = await _term_rules(session, outcome)
     parameters.check_window(rules.certify_from, rules.certify_until, what="教師認證")
     before = _snapshot(outcome)
@@ -391,6 +552,11 @@ async def revoke(
     if not await repository.transition(session, outcome, allowed_from=allowed, values=values):
         raise Conflict("只有認證成功的成果可以取消認證", code="not_certified")
     await record_outcome_change(
-        session, outcome, event=OutcomeRevoked, actor_id=teacher_id, before=before
+        session,
+        outcome,
+        event=OutcomeRevoked,
+        actor_id=teacher_id,
+        before=before,
+        on_behalf_of=on_behalf_of,
     )
     return outcome

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.files import DEFAULT_FILE_LIMITS
@@ -19,33 +20,66 @@ from licheng.kit.timeutil import TAIPEI, AwareUtcDatetime, utcnow
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
+# The three windows, as (start field, end field): 學生上傳, 教師認證, 學生勾選.
+WINDOWS = (
+    ("upload_from", "upload_until"),
+    ("certify_from", "certify_until"),
+    ("select_from", "select_until"),
+)
+WINDOW_FIELDS = frozenset(name for window in WINDOWS for name in window)
+
+UploadsCap = Annotated[int, Field(ge=1, le=100)]
+SelectionsCap = Annotated[int, Field(ge=0, le=20)]
+FilesCap = Annotated[int, Field(ge=1, le=10)]
+BriefCap = Annotated[int, Field(ge=10, le=2000)]
+FileLimit = Annotated[int, Field(gt=0, le=MAX_FILE_BYTES, description="位元組")]
+
 
 class ParametersUpdate(BaseModel):
+    """A term's whole parameters (PUT): every field required; a window bound may be null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    upload_from: AwareUtcDatetime | None
+    upload_until: AwareUtcDatetime | None
+    certify_from: AwareUtcDatetime | None
+    certify_until: AwareUtcDatetime | None
+    select_from: AwareUtcDatetime | None
+    select_until: AwareUtcDatetime | None
+    uploads_per_semester: UploadsCap
+    selections_per_semester: SelectionsCap
+    files_per_outcome: FilesCap
+    brief_max_chars: BriefCap
+    file_limits: Annotated[dict[FileKind, FileLimit], Field(min_length=1)]
+
+    @field_validator("upload_until", "certify_until", "select_until")
+    @classmethod
+    def _ends_after_start(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get((info.field_name or "").replace("_until", "_from"))
+        if start is not None and end is not None and end <= start:
+            raise ValueError("結束時間須晚於開始時間")
+        return end
+
+
+class ParametersPatch(BaseModel):
+    """A JSON merge patch (RFC 7396) of a term's parameters: only the fields sent change.
+
+    `null` clears a window bound; in `file_limits` it removes that kind.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
     upload_from: AwareUtcDatetime | None = None
     upload_until: AwareUtcDatetime | None = None
     certify_from: AwareUtcDatetime | None = None
     certify_until: AwareUtcDatetime | None = None
-    uploads_per_semester: int = Field(default=10, ge=1, le=100)
-    selections_per_semester: int = Field(default=3, ge=0, le=20)
-    files_per_outcome: int = Field(default=2, ge=1, le=10)
-    brief_max_chars: int = Field(default=100, ge=10, le=2000)
-    file_limits: dict[FileKind, int] = Field(
-        default_factory=lambda: {FileKind(k): v for k, v in DEFAULT_FILE_LIMITS.items()}
-    )
-
-    @model_validator(mode="after")
-    def _sane(self) -> Self:
-        for start, end in (
-            (self.upload_from, self.upload_until),
-            (self.certify_from, self.certify_until),
-        ):
-            if start and end and end <= start:
-                raise ValueError("a window must end after it starts")
-        if not self.file_limits or any(
-            not 0 < v <= MAX_FILE_BYTES for v in self.file_limits.values()
-        ):
-            raise ValueError("file limits must be between 1 byte and 50 MB")
-        return self
+    select_from: AwareUtcDatetime | None = None
+    select_until: AwareUtcDatetime | None = None
+    uploads_per_semester: UploadsCap | None = None
+    selections_per_semester: SelectionsCap | None = None
+    files_per_outcome: FilesCap | None = None
+    brief_max_chars: BriefCap | None = None
+    file_limits: dict[FileKind, FileLimit | None] | None = None
 
 
 def defaults(school_code: str, academic_year: int, semester: int) -> OutcomeParameters:
@@ -74,6 +108,79 @@ def _snapshot(parameters: OutcomeParameters) -> dict[str, Any]:
     }
 
 
+def _merged(stored: OutcomeParameters, patch: ParametersPatch) -> ParametersUpdate:
+    """The stored parameters with the patch applied, validated as a whole (422 naming fields)."""
+    sent = patch.model_dump(exclude_unset=True)
+    cleared = sorted(k for k, v in sent.items() if v is None and k not in WINDOW_FIELDS)
+    if cleared:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "null_not_allowed",
+                    "loc": ("body", k),
+                    "msg": "此欄位不可設為 null",
+                    "input": None,
+                }
+                for k in cleared
+            ]
+        )
+    merged: dict[str, Any] = {name: getattr(stored, name) for name in ParametersUpdate.model_fields}
+    limits = dict(stored.file_limits)
+    for kind, size in (sent.pop("file_limits", None) or {}).items():
+        if size is None:
+            limits.pop(kind.value, None)
+        else:
+            limits[kind.value] = size
+    merged |= sent | {"file_limits": limits}
+    try:
+        return ParametersUpdate.model_validate(merged)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc
+
+
+async def _write(
+    session: AsyncSession,
+    *,
+    school_code: str,
+    academic_year: int,
+    semester: int,
+    change: ParametersUpdate | ParametersPatch,
+    expected_version: int | None,
+    actor_id: uuid.UUID | None,
+) -> OutcomeParameters:
+    stored = await repository.stored_parameters(session, school_code, academic_year, semester)
+    current_version = stored.version if stored else 0
+    if expected_version is not None and expected_version != current_version:
+        raise Conflict(
+            "參數已被其他人修改，請重新整理後再試",
+            code="version_conflict",
+            detail={"current_version": current_version},
+        )
+    before = _snapshot(stored) if stored else None
+    target = stored or defaults(school_code, academic_year, semester)
+    whole = change if isinstance(change, ParametersUpdate) else _merged(target, change)
+    if stored is None:
+        session.add(target)
+    for field, value in whole.model_dump(exclude={"file_limits"}).items():
+        setattr(target, field, value)
+    target.file_limits = {kind.value: size for kind, size in whole.file_limits.items()}
+    target.updated_at = utcnow()
+    # A conditional UPDATE (`version_id_col`): a colleague's write in between is a 409.
+    await session.flush()
+    record_change(
+        session,
+        school_code=school_code,
+        actor_id=actor_id,
+        entity="parameters",
+        entity_id=f"{academic_year}-{semester}",
+        action="parameters.updated",
+        before=before,
+        after=_snapshot(target),
+    )
+    return target
+
+
 async def put(
     session: AsyncSession,
     *,
@@ -85,34 +192,37 @@ async def put(
     actor_id: uuid.UUID | None,
 ) -> OutcomeParameters:
     """Replace a term's parameters; a stale `If-Match` version is a 409."""
-    stored = await repository.stored_parameters(session, school_code, academic_year, semester)
-    current_version = stored.version if stored else 0
-    if expected_version is not None and expected_version != current_version:
-        raise Conflict(
-            "參數已被其他人修改，請重新整理後再試",
-            code="version_conflict",
-            detail={"current_version": current_version},
-        )
-    before = _snapshot(stored) if stored else None
-    if stored is None:
-        stored = defaults(school_code, academic_year, semester)
-        session.add(stored)
-    for field, value in update.model_dump(exclude={"file_limits"}).items():
-        setattr(stored, field, value)
-    stored.file_limits = {kind.value: size for kind, size in update.file_limits.items()}
-    stored.updated_at = utcnow()
-    await session.flush()
-    record_change(
+    return await _write(
         session,
         school_code=school_code,
+        academic_year=academic_year,
+        semester=semester,
+        change=update,
+        expected_version=expected_version,
         actor_id=actor_id,
-        entity="parameters",
-        entity_id=f"{academic_year}-{semester}",
-        action="parameters.updated",
-        before=before,
-        after=_snapshot(stored),
     )
-    return stored
+
+
+async def patch(
+    session: AsyncSession,
+    *,
+    school_code: str,
+    academic_year: int,
+    semester: int,
+    change: ParametersPatch,
+    expected_version: int | None,
+    actor_id: uuid.UUID | None,
+) -> OutcomeParameters:
+    """Change only the fields sent (merge patch), validated as a whole; stale `If-Match` is 409."""
+    return await _write(
+        session,
+        school_code=school_code,
+        academic_year=academic_year,
+        semester=semester,
+        change=change,
+        expected_version=expected_version,
+        actor_id=actor_id,
+    )
 
 
 def upload_policy(parameters: OutcomeParameters) -> UploadPolicy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +13,7 @@ from licheng.course_outcomes.models import (
     Enrolment,
     KnownClass,
     KnownPerson,
+    KnownRoles,
     PersonKind,
 )
 
@@ -34,6 +36,29 @@ async def get_person(
         KnownPerson.school_code == school_code, KnownPerson.id == person_id
     )
     return (await session.exec(stmt)).first()
+
+
+async def get_roles(
+    session: AsyncSession, school_code: str, person_id: uuid.UUID
+) -> KnownRoles | None:
+    """The person's roles in the school, as identity last announced them."""
+    stmt = select(KnownRoles).where(
+        KnownRoles.school_code == school_code, KnownRoles.person_id == person_id
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def people_by_ids(
+    session: AsyncSession, school_code: str, ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, KnownPerson]:
+    """The school's people with these ids, by id (unknown ids are left out)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    stmt = select(KnownPerson).where(
+        KnownPerson.school_code == school_code, col(KnownPerson.id).in_(wanted)
+    )
+    return {p.id: p for p in (await session.exec(stmt)).all()}
 
 
 async def get_class(session: AsyncSession, school_code: str, class_code: str) -> KnownClass | None:

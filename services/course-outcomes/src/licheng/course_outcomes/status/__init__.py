@@ -1,1 +1,2 @@
-"""狀態: counts per student (填寫、送審、認證、勾選) and per certifying teacher."""
+"""狀態: counts (填寫、送審、認證、勾選) per student, class, course section and certifying teacher,
+as paginated lists and as xlsx downloads."""

@@ -1,17 +1,26 @@
-"""The status queries: one aggregate query per page, scoped to a school and term."""
+"""The status queries: one aggregate query per page, scoped to a school and term.
+
+Each list has a query object (its school, term and filters), a page function and a total
+function; `pages` walks a list page by page for the xlsx downloads, so memory stays flat.
+Every page is totally ordered (ties broken by an id), so consecutive pages never overlap.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.course_outcomes.models import (
+    CourseSection,
+    Enrolment,
     KnownClass,
     KnownPerson,
     Outcome,
@@ -20,10 +29,23 @@ from licheng.course_outcomes.models import (
 )
 
 ENROLLED = ("在籍", "休學")
+EXPORT_PAGE = 1000
+"""Rows per database page when a whole list is downloaded."""
+
+COUNTS = ("filled", "submitted", "certified", "failed", "selected")
+
+T = TypeVar("T")
+
+
+class Fetch(Protocol[T]):
+    """One page of a list: `fetch(offset=…, limit=…)`."""
+
+    def __call__(self, *, offset: int, limit: int) -> Awaitable[list[T]]: ...
 
 
 class StudentSort(StrEnum):
     CLASS = "class"
+    SEAT_NO = "seat_no"
     STUDENT_NO = "student_no"
     FILLED = "filled"
     SUBMITTED = "submitted"
@@ -32,120 +54,411 @@ class StudentSort(StrEnum):
     SELECTED = "selected"
 
 
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A school's term: what every status query is scoped to."""
+
+    school_code: str
+    academic_year: int
+    semester: int
+
+
+@dataclass(frozen=True, slots=True)
+class StudentQuery:
+    """學生填寫狀況: enrolled students, optionally of a grade, some classes or a course."""
+
+    term: Term
+    grade: int | None = None
+    class_codes: Sequence[str] | None = None
+    course_code: str | None = None
+    sort: StudentSort = StudentSort.CLASS
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TeacherQuery:
+    """教師認證狀況: certifying teachers, optionally some of them."""
+
+    term: Term
+    teacher_ids: Sequence[uuid.UUID] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CourseQuery:
+    """課程填寫狀況: the term's sections, optionally of a 課程代碼 or a certifying teacher."""
+
+    term: Term
+    course_code: str | None = None
+    certifier_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassQuery:
+    """班級填寫狀況: classes, optionally of a grade or some classes."""
+
+    term: Term
+    grade: int | None = None
+    class_codes: Sequence[str] | None = None
+
+
 def _count_when(condition: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _student_filters(
-    school_code: str, grade: int | None, class_codes: Sequence[str] | None
-) -> list[Any]:
+def _outcome_counts(outcome: Any = Outcome) -> dict[str, Any]:
+    """filled / submitted / certified / failed / selected over joined outcome rows."""
+    return {
+        "filled": sa.func.count(outcome.id),
+        "submitted": _count_when(outcome.status == OutcomeStatus.SUBMITTED),
+        "certified": _count_when(outcome.status == OutcomeStatus.CERTIFIED),
+        "failed": _count_when(outcome.status == OutcomeStatus.FAILED),
+        "selected": _count_when(outcome.selected.is_(True)),
+    }
+
+
+def _in_term(term: Term) -> list[Any]:
+    return [
+        col(Outcome.school_code) == term.school_code,
+        col(Outcome.academic_year) == term.academic_year,
+        col(Outcome.semester) == term.semester,
+    ]
+
+
+def _nulls_last(column: Any) -> Any:
+    """Sorts NULLs after values on both engines (PostgreSQL and SQLite disagree by default)."""
+    return sa.case((column.is_(None), 1), else_=0)
+
+
+def _row(mapping: Any, integers: Sequence[str] = COUNTS) -> dict[str, Any]:
+    """A result row as a dict; sums come back as Decimal from PostgreSQL, so make them ints."""
+    row = dict(mapping)
+    for name in integers:
+        row[name] = int(row[name] or 0)
+    return row
+
+
+async def pages(fetch: Fetch[T], *, size: int = EXPORT_PAGE) -> AsyncIterator[list[T]]:
+    """Every row of a list, one page (one query) at a time."""
+    offset = 0
+    while True:
+        rows = await fetch(offset=offset, limit=size)
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        offset += size
+
+
+# 學生填寫狀況 -------------------------------------------------------------------------------
+
+
+def _class_join() -> Any:
+    return sa.and_(
+        col(KnownClass.school_code) == col(KnownPerson.school_code),
+        col(KnownClass.class_code) == col(KnownPerson.class_code),
+    )
+
+
+def _enrolled_students(term: Term, class_codes: Sequence[str] | None) -> list[Any]:
     filters: list[Any] = [
-        KnownPerson.school_code == school_code,
+        KnownPerson.school_code == term.school_code,
         KnownPerson.kind == PersonKind.STUDENT,
         col(KnownPerson.status).in_(ENROLLED),
     ]
     if class_codes is not None:
         filters.append(col(KnownPerson.class_code).in_(list(class_codes)))
-    if grade is not None:
-        filters.append(KnownClass.grade == grade)
     return filters
 
 
-async def student_counts(
-    session: AsyncSession,
-    *,
-    school_code: str,
-    academic_year: int,
-    semester: int,
-    grade: int | None,
-    class_codes: Sequence[str] | None,
-    sort: StudentSort,
-    descending: bool,
-    offset: int,
-    limit: int,
-) -> tuple[list[dict[str, Any]], int]:
-    """A page of enrolled students with their outcome counts for the term, and the total."""
-    class_join = sa.and_(
-        col(KnownClass.school_code) == col(KnownPerson.school_code),
-        col(KnownClass.class_code) == col(KnownPerson.class_code),
-    )
-    outcome_join = sa.and_(
-        col(Outcome.student_id) == col(KnownPerson.id),
-        col(Outcome.academic_year) == academic_year,
-        col(Outcome.semester) == semester,
-    )
-    filters = _student_filters(school_code, grade, class_codes)
-    counts = {
-        "filled": sa.func.count(col(Outcome.id)),
-        "submitted": _count_when(col(Outcome.status) == OutcomeStatus.SUBMITTED),
-        "certified": _count_when(col(Outcome.status) == OutcomeStatus.CERTIFIED),
-        "failed": _count_when(col(Outcome.status) == OutcomeStatus.FAILED),
-        "selected": _count_when(col(Outcome.selected).is_(True)),
+def _student_filters(query: StudentQuery) -> list[Any]:
+    term = query.term
+    filters = _enrolled_students(term, query.class_codes)
+    if query.grade is not None:
+        filters.append(KnownClass.grade == query.grade)
+    if query.course_code is not None:
+        taking = (
+            select(Enrolment.student_id)
+            .join(CourseSection, col(CourseSection.id) == col(Enrolment.section_id))
+            .where(
+                Enrolment.school_code == term.school_code,
+                CourseSection.school_code == term.school_code,
+                CourseSection.academic_year == term.academic_year,
+                CourseSection.semester == term.semester,
+                CourseSection.course_code == query.course_code,
+                col(Enrolment.student_id).is_not(None),
+            )
+        )
+        filters.append(col(KnownPerson.id).in_(taking))
+    return filters
+
+
+def _student_order(query: StudentQuery, counts: dict[str, Any]) -> list[Any]:
+    columns: dict[StudentSort, list[Any]] = {
+        StudentSort.CLASS: [col(KnownPerson.class_code)],
+        StudentSort.SEAT_NO: [col(KnownPerson.class_code), col(KnownPerson.seat_no)],
+        StudentSort.STUDENT_NO: [col(KnownPerson.local_no)],
     }
-    order_key: Any = {
-        StudentSort.CLASS: col(KnownPerson.class_code),
-        StudentSort.STUDENT_NO: col(KnownPerson.local_no),
-    }.get(sort) or counts[sort.value]
+    keys = columns.get(query.sort) or [counts[query.sort.value]]
+    order: list[Any] = []
+    for key in keys:
+        if query.sort in (StudentSort.CLASS, StudentSort.SEAT_NO):
+            order.append(_nulls_last(key))
+        order.append(key.desc() if query.descending else key.asc())
+    return [*order, col(KnownPerson.local_no).asc(), col(KnownPerson.id).asc()]
+
+
+async def students(
+    session: AsyncSession, *, query: StudentQuery, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """A page of enrolled students with their outcome counts for the term."""
+    outcome_join = sa.and_(col(Outcome.student_id) == col(KnownPerson.id), *_in_term(query.term))
+    counts = _outcome_counts()
     stmt = (
         select(  # type: ignore[call-overload]
             KnownPerson.id, KnownPerson.local_no, KnownPerson.name, KnownPerson.class_code,
-            KnownClass.grade, *(c.label(n) for n, c in counts.items()),
+            KnownPerson.seat_no, KnownClass.grade, *(c.label(n) for n, c in counts.items()),
+            sa.func.max(col(Outcome.submitted_at)).label("last_submitted_at"),
         )
         .select_from(KnownPerson)
-        .outerjoin(KnownClass, class_join)
+        .outerjoin(KnownClass, _class_join())
         .outerjoin(Outcome, outcome_join)
-        .where(*filters)
+        .where(*_student_filters(query))
         .group_by(KnownPerson.id, KnownPerson.local_no, KnownPerson.name,
-                  KnownPerson.class_code, KnownClass.grade)
-        .order_by(order_key.desc() if descending else order_key.asc(),
-                  col(KnownPerson.local_no).asc())
+                  KnownPerson.class_code, KnownPerson.seat_no, KnownClass.grade)
+        .order_by(*_student_order(query, counts))
         .offset(offset)
         .limit(limit)
     )  # fmt: skip
-    rows = [dict(r._mapping) for r in (await session.exec(stmt)).all()]
-    total_stmt = (
+    return [_row(r._mapping) for r in (await session.exec(stmt)).all()]
+
+
+async def count_students(session: AsyncSession, *, query: StudentQuery) -> int:
+    """How many enrolled students the query matches."""
+    stmt = (
         select(sa.func.count())
         .select_from(KnownPerson)
-        .outerjoin(KnownClass, class_join)
-        .where(*filters)
+        .outerjoin(KnownClass, _class_join())
+        .where(*_student_filters(query))
     )
-    total = int((await session.exec(total_stmt)).one())
-    return rows, total
+    return int((await session.exec(stmt)).one())
 
 
-async def teacher_counts(
-    session: AsyncSession,
-    *,
-    school_code: str,
-    academic_year: int,
-    semester: int,
-    teacher_ids: Sequence[uuid.UUID] | None = None,
-    offset: int = 0,
-    limit: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """Per certifying teacher: pending, succeeded and failed outcomes of the term; the total."""
-    filters: list[Any] = [
-        Outcome.school_code == school_code,
-        Outcome.academic_year == academic_year,
-        Outcome.semester == semester,
-        col(Outcome.certifier_id).is_not(None),
-    ]
-    if teacher_ids is not None:
-        filters.append(col(Outcome.certifier_id).in_(list(teacher_ids)))
+# 教師認證狀況 -------------------------------------------------------------------------------
+
+
+def _teacher_filters(query: TeacherQuery) -> list[Any]:
+    filters: list[Any] = [*_in_term(query.term), col(Outcome.certifier_id).is_not(None)]
+    if query.teacher_ids is not None:
+        filters.append(col(Outcome.certifier_id).in_(list(query.teacher_ids)))
+    return filters
+
+
+async def teachers(
+    session: AsyncSession, *, query: TeacherQuery, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """A page of certifying teachers: pending, succeeded and failed outcomes of the term."""
+    person_join = sa.and_(
+        col(KnownPerson.id) == col(Outcome.certifier_id),
+        col(KnownPerson.school_code) == query.term.school_code,
+    )
     stmt = (
         select(  # type: ignore[call-overload]
             Outcome.certifier_id, KnownPerson.local_no, KnownPerson.name,
             _count_when(col(Outcome.status) == OutcomeStatus.SUBMITTED).label("pending"),
             _count_when(col(Outcome.status) == OutcomeStatus.CERTIFIED).label("succeeded"),
             _count_when(col(Outcome.status) == OutcomeStatus.FAILED).label("failed"),
+            sa.func.max(col(Outcome.decided_at)).label("last_decided_at"),
         )
         .select_from(Outcome)
-        .outerjoin(KnownPerson, col(KnownPerson.id) == col(Outcome.certifier_id))
-        .where(*filters)
+        .outerjoin(KnownPerson, person_join)
+        .where(*_teacher_filters(query))
         .group_by(Outcome.certifier_id, KnownPerson.local_no, KnownPerson.name)
-        .order_by(col(KnownPerson.local_no), col(Outcome.certifier_id))
+        .order_by(_nulls_last(col(KnownPerson.local_no)), col(KnownPerson.local_no),
+                  col(Outcome.certifier_id))
+        .offset(offset)
+        .limit(limit)
     )  # fmt: skip
-    total_stmt = select(sa.func.count(sa.distinct(col(Outcome.certifier_id)))).where(*filters)
-    total = int((await session.exec(total_stmt)).one())
-    rows = (await session.exec(stmt.offset(offset).limit(limit))).all()
-    return [dict(r._mapping) for r in rows], total
+    rows = (await session.exec(stmt)).all()
+    return [_row(r._mapping, ("pending", "succeeded", "failed")) for r in rows]
+
+
+async def count_teachers(session: AsyncSession, *, query: TeacherQuery) -> int:
+    """How many certifying teachers have outcomes in the term."""
+    stmt = select(sa.func.count(sa.distinct(col(Outcome.certifier_id)))).where(
+        *_teacher_filters(query)
+    )
+    return int((await session.exec(stmt)).one())
+
+
+# 課程填寫狀況 -------------------------------------------------------------------------------
+
+
+def _course_filters(query: CourseQuery) -> list[Any]:
+    term = query.term
+    filters: list[Any] = [
+        CourseSection.school_code == term.school_code,
+        CourseSection.academic_year == term.academic_year,
+        CourseSection.semester == term.semester,
+    ]
+    if query.course_code is not None:
+        filters.append(CourseSection.course_code == query.course_code)
+    if query.certifier_id is not None:
+        filters.append(CourseSection.certifier_id == query.certifier_id)
+    return filters
+
+
+async def courses(
+    session: AsyncSession, *, query: CourseQuery, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """A page of the term's sections: their teachers, enrolled students and outcome counts."""
+    term = query.term
+    section_filters = _course_filters(query)
+    order = (col(CourseSection.course_code), col(CourseSection.teacher_no), col(CourseSection.id))
+    # The page's sections, so the aggregates below count only their rows, not the whole term's.
+    page = select(CourseSection.id).where(*section_filters).order_by(*order)
+    page_ids = page.offset(offset).limit(limit)
+    enrolled = (
+        select(
+            Enrolment.section_id,
+            sa.func.count(sa.distinct(col(Enrolment.student_no))).label("students"),
+        )
+        .where(Enrolment.school_code == term.school_code, col(Enrolment.section_id).in_(page_ids))
+        .group_by(col(Enrolment.section_id))
+        .subquery("enrolled")
+    )
+    counted = (
+        select(Outcome.section_id, *(c.label(n) for n, c in _outcome_counts().items()))
+        .where(*_in_term(term), col(Outcome.section_id).in_(page_ids))
+        .group_by(Outcome.section_id)
+        .subquery("counted")
+    )
+    teacher: Any = aliased(KnownPerson, name="teacher")
+    certifier: Any = aliased(KnownPerson, name="certifier")
+
+    def person(alias: Any, column: Any) -> Any:
+        return sa.and_(alias.id == column, alias.school_code == term.school_code)
+
+    stmt = (
+        select(  # type: ignore[call-overload]
+            col(CourseSection.id).label("section_id"), CourseSection.course_code,
+            CourseSection.subject_name, CourseSection.grade, CourseSection.teacher_id,
+            col(CourseSection.teacher_no).label("teacher_no"),
+            teacher.name.label("teacher_name"), CourseSection.certifier_id,
+            certifier.local_no.label("certifier_no"), certifier.name.label("certifier_name"),
+            sa.func.coalesce(enrolled.c.students, 0).label("students"),
+            *(sa.func.coalesce(counted.c[n], 0).label(n) for n in COUNTS),
+        )
+        .select_from(CourseSection)
+        .outerjoin(enrolled, enrolled.c.section_id == col(CourseSection.id))
+        .outerjoin(counted, counted.c.section_id == col(CourseSection.id))
+        .outerjoin(teacher, person(teacher, col(CourseSection.teacher_id)))
+        .outerjoin(certifier, person(certifier, col(CourseSection.certifier_id)))
+        .where(*section_filters)
+        .order_by(*order)
+        .offset(offset)
+        .limit(limit)
+    )  # fmt: skip
+    return [_row(r._mapping, ("students", *COUNTS)) for r in (await session.exec(stmt)).all()]
+
+
+async def count_courses(session: AsyncSession, *, query: CourseQuery) -> int:
+    """How many sections of the term the query matches."""
+    stmt = select(sa.func.count()).select_from(CourseSection).where(*_course_filters(query))
+    return int((await session.exec(stmt)).one())
+
+
+# 班級填寫狀況 -------------------------------------------------------------------------------
+
+
+def _class_codes(query: ClassQuery) -> Any:
+    """Announced classes of the school and the classes its enrolled students are in."""
+    announced: Any = select(col(KnownClass.class_code).label("class_code")).where(
+        KnownClass.school_code == query.term.school_code
+    )
+    if query.class_codes is not None:
+        announced = announced.where(col(KnownClass.class_code).in_(list(query.class_codes)))
+    attended: Any = select(col(KnownPerson.class_code).label("class_code")).where(
+        *_enrolled_students(query.term, query.class_codes),
+        col(KnownPerson.class_code).is_not(None),
+    )
+    return sa.union(announced, attended).subquery("codes")
+
+
+def _class_filters(query: ClassQuery) -> list[Any]:
+    return [] if query.grade is None else [KnownClass.grade == query.grade]
+
+
+async def classes(
+    session: AsyncSession, *, query: ClassQuery, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """A page of classes: 導師, enrolled students, those with outcomes, and outcome counts."""
+    term = query.term
+    outcome_join = sa.and_(col(Outcome.student_id) == col(KnownPerson.id), *_in_term(term))
+    per_student = (
+        select(
+            KnownPerson.class_code, *(c.label(n) for n, c in _outcome_counts().items())
+        )
+        .select_from(KnownPerson)
+        .outerjoin(Outcome, outcome_join)
+        .where(*_enrolled_students(term, query.class_codes),
+               col(KnownPerson.class_code).is_not(None))
+        .group_by(KnownPerson.id, KnownPerson.class_code)
+        .subquery("per_student")
+    )  # fmt: skip
+    per_class = (
+        select(
+            per_student.c.class_code,
+            sa.func.count().label("students"),
+            _count_when(per_student.c.filled > 0).label("students_with_outcomes"),
+            *(sa.func.sum(per_student.c[n]).label(n) for n in COUNTS),
+        )
+        .group_by(per_student.c.class_code)
+        .subquery("per_class")
+    )
+    codes = _class_codes(query)
+    homeroom: Any = aliased(KnownPerson, name="homeroom")
+    class_join = sa.and_(
+        col(KnownClass.school_code) == term.school_code,
+        col(KnownClass.class_code) == codes.c.class_code,
+    )
+    homeroom_join = sa.and_(
+        homeroom.id == col(KnownClass.homeroom_person_id),
+        homeroom.school_code == term.school_code,
+    )
+    stmt = (
+        select(  # type: ignore[call-overload]
+            codes.c.class_code, KnownClass.grade,
+            col(KnownClass.homeroom_person_id).label("homeroom_id"),
+            homeroom.local_no.label("homeroom_no"), homeroom.name.label("homeroom_name"),
+            sa.func.coalesce(per_class.c.students, 0).label("students"),
+            sa.func.coalesce(per_class.c.students_with_outcomes, 0).label(
+                "students_with_outcomes"),
+            *(sa.func.coalesce(per_class.c[n], 0).label(n) for n in COUNTS),
+        )
+        .select_from(codes)
+        .outerjoin(KnownClass, class_join)
+        .outerjoin(per_class, per_class.c.class_code == codes.c.class_code)
+        .outerjoin(homeroom, homeroom_join)
+        .where(*_class_filters(query))
+        .order_by(codes.c.class_code)
+        .offset(offset)
+        .limit(limit)
+    )  # fmt: skip
+    rows = (await session.exec(stmt)).all()
+    return [_row(r._mapping, ("students", "students_with_outcomes", *COUNTS)) for r in rows]
+
+
+async def count_classes(session: AsyncSession, *, query: ClassQuery) -> int:
+    """How many classes the query matches."""
+    codes = _class_codes(query)
+    class_join = sa.and_(
+        col(KnownClass.school_code) == query.term.school_code,
+        col(KnownClass.class_code) == codes.c.class_code,
+    )
+    stmt = (
+        select(sa.func.count())
+        .select_from(codes)
+        .outerjoin(KnownClass, class_join)
+        .where(*_class_filters(query))
+    )
+    return int((await session.exec(stmt)).one())

@@ -1,0 +1,166 @@
+"""Suite-level fixtures: a campus of real services behind the gateway, and a school in it."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from licheng.course_outcomes.app import create_app as create_course_outcomes
+from licheng.course_outcomes.cli import MIGRATIONS_DIR as COURSE_MIGRATIONS
+from licheng.course_outcomes.settings import Settings as CourseSettings
+from licheng.gateway.app import create_app as create_gateway
+from licheng.gateway.settings import Settings as GatewaySettings
+from licheng.identity.app import create_app as create_identity
+from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
+from licheng.identity.settings import Settings as IdentitySettings
+from licheng.testing.apps import running, service_settings, serving
+from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
+from licheng.testing.infra import TestInfra
+
+TERM = {"academic_year": 115, "semester": 1}
+
+
+@dataclass
+class School:
+    """A school set up through the gateway: people, a class, 修課紀錄 and open windows."""
+
+    admin: dict[str, str]
+    staff: dict[str, str]  # 教師編號 → person id
+    students: dict[str, str]  # 學號 → person id
+
+
+@dataclass
+class Campus:
+    """Identity and course outcomes on their own databases, reached through the gateway."""
+
+    gateway: httpx.AsyncClient
+    issuer: TestIssuer
+    school: str
+
+    def as_(self, person_id: str | None, *roles: str) -> dict[str, str]:
+        """Headers of a person holding `roles` in the school."""
+        groups = [f"/schools/{self.school}/{r}" for r in roles]
+        pid = uuid.UUID(person_id) if person_id else None
+        return self.issuer.headers(person_id=pid, groups=groups)
+
+    @property
+    def identity(self) -> str:
+        """Identity's school prefix."""
+        return f"/api/identity/v1/schools/{self.school}"
+
+    @property
+    def courses(self) -> str:
+        """Course outcomes' school prefix."""
+        return f"/api/course-outcomes/v1/schools/{self.school}"
+
+    async def eventually_ok(
+        self, call: Callable[[], Awaitable[httpx.Response]], what: str
+    ) -> httpx.Response:
+        """Repeat `call` (up to 20 s) until it answers 200."""
+        deadline = time.monotonic() + 20
+        while True:
+            response = await call()
+            if response.status_code == 200:
+                return response
+            assert time.monotonic() < deadline, f"{what}: {response.status_code} {response.text}"
+            await asyncio.sleep(0.2)
+
+    async def set_up_school(
+        self,
+        *,
+        staff_csv: str,
+        classes_csv: str,
+        students_csv: str,
+        course_records: str,
+        importer: str,
+    ) -> School:
+        """Create the school and import its people in identity; once course outcomes knows them,
+        import the 修課紀錄 as `importer` (a 教師編號, as 課程學習提交者) and open the windows."""
+        gw = self.gateway
+        created = await gw.post(
+            "/api/identity/v1/schools",
+            headers=self.issuer.headers(groups=["/district/operators"]),
+            json={"code": self.school, "name": "測試高中", **TERM,
+                  "admin": {"staff_no": "A1", "name": "管理者"}},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        admin = self.as_(created.json()["admin_person_id"], "admin")
+        for kind, name, text in (
+            ("staff", "s.csv", staff_csv),
+            ("classes", "c.csv", classes_csv),
+            ("students", "st.csv", students_csv),
+        ):
+            response = await gw.post(
+                f"{self.identity}/imports/{kind}",
+                files={"file": (name, text.encode())},
+                headers=admin,
+            )
+            assert response.status_code == 200, response.text
+        staff = {
+            p["local_no"]: p["id"]
+            for p in (await gw.get(f"{self.identity}/staff", headers=admin)).json()["items"]
+        }
+        students = {
+            p["local_no"]: p["id"]
+            for p in (await gw.get(f"{self.identity}/students", headers=admin)).json()["items"]
+        }
+        submitter = self.as_(staff[importer], "course_submitter")
+
+        async def import_records() -> httpx.Response:
+            return await gw.post(
+                f"{self.courses}/course-records/imports",
+                headers=submitter,
+                params=TERM,
+                files={"file": ("修課.csv", course_records.encode())},
+            )
+
+        await self.eventually_ok(import_records, "course import once identity's people arrived")
+        now = datetime.now(UTC)
+        opened = await gw.patch(
+            f"{self.courses}/parameters/115/1",
+            json={
+                f"{window}_{edge}": (now + timedelta(days=-1 if edge == "from" else 9)).isoformat()
+                for window in ("upload", "certify", "select")
+                for edge in ("from", "until")
+            },
+            headers={**submitter, "content-type": "application/merge-patch+json"},
+        )
+        assert opened.status_code == 200, opened.text
+        return School(admin=admin, staff=staff, students=students)
+
+
+@pytest.fixture
+async def campus(
+    infra: TestInfra,
+    migrated_database: MigratedDatabaseFactory,
+    issuer: TestIssuer,
+    nats_client: object,
+) -> AsyncIterator[Campus]:
+    identity_db = await migrated_database(IDENTITY_MIGRATIONS, "e2e_identity")
+    course_db = await migrated_database(COURSE_MIGRATIONS, "e2e_course")
+    common = {"infra": infra, "jwks_url": issuer.jwks_url, "issuer": issuer.issuer}
+    identity = create_identity(
+        service_settings(IdentitySettings, database_url=identity_db, **common)
+    )  # type: ignore[arg-type]
+    courses = create_course_outcomes(
+        service_settings(CourseSettings, database_url=course_db, **common)
+    )  # type: ignore[arg-type]
+    async with serving(identity) as identity_url, serving(courses) as courses_url:
+        gateway = create_gateway(
+            GatewaySettings(
+                environment="test",
+                jwks_url=issuer.jwks_url,
+                jwt_issuer=issuer.issuer,
+                upstreams={"identity": identity_url, "course-outcomes": courses_url},
+            )
+        )
+        async with running(gateway) as client:
+            yield Campus(gateway=client, issuer=issuer, school=f"{random.randrange(10**6):06d}")
