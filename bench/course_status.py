@@ -9,17 +9,12 @@ p50 / p95 / max latency, and times the xlsx download of every student.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import random
-import statistics
-import time
 import uuid
-from io import BytesIO
 from typing import Any
 
-import openpyxl
 import sqlalchemy as sa
+from _support import CLASSES, SCHOOL, analyze, bench_database, run, time_download, time_lists
 
 from licheng.course_outcomes.app import create_app
 from licheng.course_outcomes.cli import MIGRATIONS_DIR
@@ -33,34 +28,15 @@ from licheng.course_outcomes.models import (
 )
 from licheng.course_outcomes.settings import Settings
 from licheng.kit.db import create_engine
-from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.timeutil import utcnow
-from licheng.testing.apps import running, service_settings
-from licheng.testing.databases import create_database, drop_database
-from licheng.testing.fixtures import TestIssuer
-from licheng.testing.infra import load_infra
+from licheng.testing.apps import running
 
-SCHOOL = "011302"
-CLASSES = [f"{g}{c:02d}" for g in (1, 2, 3) for c in range(1, 21)]
 SUBJECTS = ["國語文", "英語文", "數學", "物理", "歷史"]
 
 
 def course_code(grade: int, subject: int) -> str:
     """A 23-character 課程代碼 of the grade's n-th subject."""
     return f"108011302H{grade}{subject:02d}01A1010{grade}{subject:02d}"
-
-
-def _timed(timings: list[float], started: float) -> None:
-    timings.append((time.perf_counter() - started) * 1000)
-
-
-def _summary(name: str, timings: list[float]) -> str:
-    timings = sorted(timings)
-    p95 = timings[max(int(len(timings) * 0.95) - 1, 0)]
-    return (
-        f"{name}: p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
-        f"max {timings[-1]:.1f} ms ({len(timings)} requests)"
-    )
 
 
 async def seed(url: str, students: int) -> None:
@@ -156,24 +132,14 @@ async def seed(url: str, students: int) -> None:
         await connection.execute(sa.insert(CourseSection), list(sections.values()))
         await connection.execute(sa.insert(Enrolment), enrolments)
         await connection.execute(sa.insert(Outcome), outcomes)
-    async with engine.begin() as connection:
-        # Planner statistics, as autovacuum would gather them on a school's real database.
-        await connection.execute(sa.text("ANALYZE"))
+    await analyze(engine)
     await engine.dispose()
 
 
 async def main(students: int) -> None:
-    infra = load_infra()
-    issuer = TestIssuer()
-    database = await create_database(infra, "bench_status")
-    url = infra.pg_url(database)
-    try:
-        await upgrade_to_head_async(migrations_dir=MIGRATIONS_DIR, database_url=url)
-        await seed(url, students)
-        settings = service_settings(
-            Settings, infra=infra, database_url=url, jwks_url=issuer.jwks_url, issuer=issuer.issuer
-        )
-        headers = issuer.headers(groups=[f"/schools/{SCHOOL}/course_submitter"])
+    async with bench_database("bench_status", MIGRATIONS_DIR) as bench:
+        await seed(bench.url, students)
+        headers = bench.issuer.headers(groups=[f"/schools/{SCHOOL}/course_submitter"])
         base = f"/api/course-outcomes/v1/schools/{SCHOOL}/status"
         lists: dict[str, list[dict[str, Any]]] = {
             "students": [
@@ -189,43 +155,14 @@ async def main(students: int) -> None:
             "courses": [{}, {"limit": 200}],
             "teachers": [{}],
         }
-        async with running(create_app(settings)) as client:
-            for name, queries in lists.items():
-                timings: list[float] = []
-                for round_ in range(10):
-                    for query in queries:
-                        params = {"academic_year": 115, "semester": 1, **query}
-                        started = time.perf_counter()
-                        response = await client.get(
-                            f"{base}/{name}", params=params, headers=headers
-                        )
-                        assert response.status_code == 200, response.text
-                        if round_:  # the first round warms caches and the pool
-                            _timed(timings, started)
-                print(_summary(f"status/{name}, {students} students", timings))
-            downloads: list[float] = []
-            for _ in range(4):
-                started = time.perf_counter()
-                response = await client.get(
-                    f"{base}/students.xlsx",
-                    params={"academic_year": 115, "semester": 1},
-                    headers=headers,
-                )
-                _timed(downloads, started)
-                assert response.status_code == 200, response.text
-            book = openpyxl.load_workbook(BytesIO(response.content), read_only=True)
-            rows = sum(1 for _ in book.worksheets[0].iter_rows(min_row=2, values_only=True))
-            book.close()
-            print(
-                _summary(f"status/students.xlsx, {students} students", downloads[1:])
-                + f"; {len(response.content) // 1024} KiB, {rows} rows incl. notes"
+        term = {"academic_year": 115, "semester": 1}
+        label = f"{students} students"
+        async with running(create_app(bench.settings(Settings))) as client:
+            await time_lists(client, base, lists, params=term, headers=headers, label=label)
+            await time_download(
+                client, base, "students.xlsx", params=term, headers=headers, label=label
             )
-    finally:
-        issuer.close()
-        await drop_database(infra, database)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--students", type=int, default=2000)
-    asyncio.run(main(parser.parse_args().students))
+    run(main, __doc__)

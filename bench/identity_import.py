@@ -7,24 +7,18 @@ a re-import of the same file (validated and compared, nothing written).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import random
 import time
 import uuid
+
+from _support import CLASSES, bench_database, run
 
 from licheng.identity.app import create_app
 from licheng.identity.cli import MIGRATIONS_DIR
 from licheng.identity.imports import is_valid_national_id
 from licheng.identity.settings import Settings
-from licheng.kit.migrations import upgrade_to_head_async
-from licheng.testing.apps import running, service_settings
-from licheng.testing.databases import create_database, drop_database
-from licheng.testing.fixtures import TestIssuer
-from licheng.testing.infra import load_infra
+from licheng.testing.apps import running
 from licheng.testing.workbooks import xlsx_bytes
-
-CLASSES = [f"{g}{c:02d}" for g in (1, 2, 3) for c in range(1, 21)]
 
 
 def _national_id(rng: random.Random) -> str:
@@ -58,21 +52,13 @@ def _students(count: int) -> bytes:
 
 
 async def main(count: int) -> None:
-    infra = load_infra()
-    issuer = TestIssuer()
-    database = await create_database(infra, "bench_identity")
-    url = infra.pg_url(database)
-    try:
-        await upgrade_to_head_async(migrations_dir=MIGRATIONS_DIR, database_url=url)
-        settings = service_settings(
-            Settings, infra=infra, database_url=url, jwks_url=issuer.jwks_url, issuer=issuer.issuer
-        )
+    async with bench_database("bench_identity", MIGRATIONS_DIR) as bench:
         school = f"{random.randrange(10**6):06d}"
-        admin = issuer.headers(person_id=uuid.uuid4(), groups=[f"/schools/{school}/admin"])
-        async with running(create_app(settings)) as client:
+        admin = bench.issuer.headers(person_id=uuid.uuid4(), groups=[f"/schools/{school}/admin"])
+        async with running(create_app(bench.settings(Settings))) as client:
             await client.post(
                 "/api/identity/v1/schools",
-                headers=issuer.headers(groups=["/district/operators"]),
+                headers=bench.issuer.headers(groups=["/district/operators"]),
                 json={
                     "code": school,
                     "name": "效能測試高中",
@@ -102,12 +88,7 @@ async def main(count: int) -> None:
                     f"{label:24} {count} rows in {elapsed:6.2f} s = {count / elapsed:8.0f} rows/s"
                     f"  {response.json()}"
                 )
-    finally:
-        issuer.close()
-        await drop_database(infra, database)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--students", type=int, default=2000)
-    asyncio.run(main(parser.parse_args().students))
+    run(main, __doc__)

@@ -21,6 +21,9 @@ from licheng.gateway.settings import Settings as GatewaySettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
 from licheng.identity.settings import Settings as IdentitySettings
+from licheng.performances.app import create_app as create_performances
+from licheng.performances.cli import MIGRATIONS_DIR as PERFORMANCES_MIGRATIONS
+from licheng.performances.settings import Settings as PerformancesSettings
 from licheng.testing.apps import running, service_settings, serving
 from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.testing.infra import TestInfra
@@ -39,7 +42,7 @@ class School:
 
 @dataclass
 class Campus:
-    """Identity and course outcomes on their own databases, reached through the gateway."""
+    """Identity, course outcomes and performances on their own databases, behind the gateway."""
 
     gateway: httpx.AsyncClient
     issuer: TestIssuer
@@ -61,6 +64,11 @@ class Campus:
         """Course outcomes' school prefix."""
         return f"/api/course-outcomes/v1/schools/{self.school}"
 
+    @property
+    def performances(self) -> str:
+        """Performances' school prefix."""
+        return f"/api/performances/v1/schools/{self.school}"
+
     async def eventually_ok(
         self, call: Callable[[], Awaitable[httpx.Response]], what: str
     ) -> httpx.Response:
@@ -79,11 +87,12 @@ class Campus:
         staff_csv: str,
         classes_csv: str,
         students_csv: str,
-        course_records: str,
-        importer: str,
+        course_records: str | None = None,
+        importer: str | None = None,
     ) -> School:
-        """Create the school and import its people in identity; once course outcomes knows them,
-        import the 修課紀錄 as `importer` (a 教師編號, as 課程學習提交者) and open the windows."""
+        """Create the school and import its people in identity. With `course_records`, once
+        course outcomes knows the people, import them as `importer` (a 教師編號, as
+        課程學習提交者) and open the term's windows."""
         gw = self.gateway
         created = await gw.post(
             "/api/identity/v1/schools",
@@ -112,6 +121,8 @@ class Campus:
             p["local_no"]: p["id"]
             for p in (await gw.get(f"{self.identity}/students", headers=admin)).json()["items"]
         }
+        if course_records is None or importer is None:
+            return School(admin=admin, staff=staff, students=students)
         submitter = self.as_(staff[importer], "course_submitter")
 
         async def import_records() -> httpx.Response:
@@ -146,6 +157,7 @@ async def campus(
 ) -> AsyncIterator[Campus]:
     identity_db = await migrated_database(IDENTITY_MIGRATIONS, "e2e_identity")
     course_db = await migrated_database(COURSE_MIGRATIONS, "e2e_course")
+    performances_db = await migrated_database(PERFORMANCES_MIGRATIONS, "e2e_performances")
     common = {"infra": infra, "jwks_url": issuer.jwks_url, "issuer": issuer.issuer}
     identity = create_identity(
         service_settings(IdentitySettings, database_url=identity_db, **common)
@@ -153,13 +165,24 @@ async def campus(
     courses = create_course_outcomes(
         service_settings(CourseSettings, database_url=course_db, **common)
     )  # type: ignore[arg-type]
-    async with serving(identity) as identity_url, serving(courses) as courses_url:
+    performances = create_performances(
+        service_settings(PerformancesSettings, database_url=performances_db, **common)
+    )  # type: ignore[arg-type]
+    async with (
+        serving(identity) as identity_url,
+        serving(courses) as courses_url,
+        serving(performances) as performances_url,
+    ):
         gateway = create_gateway(
             GatewaySettings(
                 environment="test",
                 jwks_url=issuer.jwks_url,
                 jwt_issuer=issuer.issuer,
-                upstreams={"identity": identity_url, "course-outcomes": courses_url},
+                upstreams={
+                    "identity": identity_url,
+                    "course-outcomes": courses_url,
+                    "performances": performances_url,
+                },
             )
         )
         async with running(gateway) as client:

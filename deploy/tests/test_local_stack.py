@@ -303,6 +303,7 @@ def test_a_full_term_restart_and_rerun_through_the_embedded_stack(runner: Runner
     runner.start()
     runner.wait_for("[stack] all ready")
     assert any("demo term" in line and "outcomes in every state" in line for line in runner.output)
+    assert any("demo 多元表現" in line for line in runner.output), "".join(runner.output)
     gateway = runner.url("gateway")
     ready = httpx.get(f"{gateway}/readyz", timeout=5)
     assert ready.status_code == 200, ready.text
@@ -350,6 +351,11 @@ def _term_restart_and_rerun(runner: Runner, gw: Gateway) -> None:
     runner.start()
     runner.wait_for("[stack] all ready")
     assert not any("outcomes in every state" in line for line in runner.output)
+    assert not any("demo 多元表現" in line for line in runner.output)
+    performances = f"/api/performances/v1/schools/{SCHOOL}"
+    chosen = gw("GET", f"{performances}/me/selections", f"{SCHOOL}-s-110001",
+                params={"academic_year": term["academic_year"]})  # fmt: skip
+    assert (chosen["selected"], chosen["limit"]) == (2, 10)
     assert len(_outcomes_by_brief(gw, base, f"{SCHOOL}-s-110002", term)) == 3
     assert gw.tokens[f"{SCHOOL}-s-110002"] == token
     mine = gw("GET", f"{base}/me/outcomes", f"{SCHOOL}-s-110001", params=term)

@@ -23,10 +23,13 @@ from licheng.kit.spreadsheet import (
     XLSX_MEDIA_TYPE,
     CellValue,
     Download,
+    Report,
     ReportWriter,
     column_widths,
     content_disposition,
     display_width,
+    fetched_pages,
+    report_download,
     roc_date,
     roc_datetime,
     sheet_title,
@@ -280,3 +283,40 @@ async def test_a_failed_download_leaves_no_file(monkeypatch: pytest.MonkeyPatch)
     assert len(made) == 1
     assert not made[0].exists()
     assert set(ALL_TEMP_FILES) == before  # openpyxl's own sheet file is gone too
+
+
+def _fetcher(total: int, calls: list[tuple[int, int]]) -> Any:
+    async def fetch(*, offset: int, limit: int) -> list[dict[str, Any]]:
+        calls.append((offset, limit))
+        return [{"n": n} for n in range(offset, min(offset + limit, total))]
+
+    return fetch
+
+
+@pytest.mark.parametrize(("total", "queries"), [(0, 1), (5, 2), (6, 3), (7, 3)])
+async def test_fetched_pages_query_page_by_page_until_a_short_page(
+    total: int, queries: int
+) -> None:
+    calls: list[tuple[int, int]] = []
+    pages = [page async for page in fetched_pages(_fetcher(total, calls), size=3)]
+    assert [row["n"] for page in pages for row in page] == list(range(total))
+    assert all(pages)  # an empty last page is not yielded
+    assert calls == [(3 * i, 3) for i in range(queries)]
+
+
+async def test_a_report_download_writes_every_fetched_row_and_the_filters() -> None:
+    report = Report(name="名單", slug="list", headings=("序號",), cells=lambda r: [r["n"]])
+    response = await report_download(
+        report,
+        _fetcher(2500, []),
+        download=Download("名單.xlsx", "list.xlsx"),
+        title="名單",
+        notes=["115 學年度"],
+        filters=["1 年級", "班級 101"],
+    )
+    sent = _Sent()
+    await response(SCOPE, _receive, sent)
+    values = [list(r) for r in _load(sent.body).worksheets[0].iter_rows(values_only=True)]
+    assert values[0] == ["序號"]
+    assert [v[0] for v in values[1:2501]] == list(range(2500))
+    assert [v[0] for v in values[-3:-1]] == ["115 學年度", "篩選條件：1 年級、班級 101"]

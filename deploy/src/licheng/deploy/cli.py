@@ -58,6 +58,7 @@ def up(stack: Stack, *, timeout: float, seed_demo: bool = True) -> int:
         gateway = next(p for p in stack.processes if p.name == "gateway")
         if seed_demo and stack.demo_accounts:
             demo.seed_term(gateway.url, state=stack.state)
+            demo.seed_performances(gateway.url, state=stack.state)
         say(f"portal:   {gateway.url}/")
         say(f"API docs: {gateway.url}/api/docs")
         say(f"logs:     {stack.state / 'log'}")

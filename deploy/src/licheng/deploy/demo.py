@@ -4,7 +4,9 @@ Identity seeds the school, its people and classes (`SEED_DEMO`). Once every proc
 this module signs in with the development issuer and, through the gateway, opens the term's
 windows (參數設定), imports 修課紀錄 for the demo classes and leaves outcomes in every state:
 draft, submitted (送審), certified, failed with a reason and 說明, and certified and selected.
-So the first thing a newcomer sees has content, made by the same code paths users take.
+It also opens the year's 多元表現 windows, loads a 檢定證照 catalog, imports 校內幹部 and fills a
+student's records with proof and a selection. So the first thing a newcomer sees has content,
+made by the same code paths users take.
 
 Re-running is safe: a marker in the state directory says the term was seeded; without it
 (a seeding cut short), each step checks first: parameters a user already set are kept, the
@@ -28,6 +30,19 @@ PASSWORD = "demo"  # noqa: S105  (the development issuer's documented demo passw
 ADMIN, SUBMITTER, TEACHER = "011302-t-a001", "011302-t-t003", "011302-t-t002"
 TEACHER_NO = "T002"
 MARKER = "demo/course-outcomes-term.done"
+PERFORMANCES_MARKER = "demo/performances-year.done"
+PERFORMANCE_SUBMITTER = "011302-t-t004"
+# (證照代碼, 證照名稱, 證照類別, 發照單位, 國內): the school's 檢定證照 dropdown.
+CATALOG = [
+    ("A0001", "電腦軟體應用丙級", "技術士", "勞動部", True),
+    ("B0001", "全民英檢中級", "語文", "財團法人語言訓練測驗中心", True),
+    ("C0001", "TOEIC 750", "語文", "ETS", False),
+]
+CADRES_CSV = (
+    "學年,學期,學號,單位名稱,開始日期,結束日期,擔任職務,幹部等級\n"
+    "{year},1,110001,普一甲,{year}0901,{next_year}0131,班長,2\n"
+    "{year},1,110002,熱舞社,{year}0901,{next_year}0131,社長,3\n"
+)
 # A tiny, valid PDF: the service checks uploads by content.
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -207,6 +222,105 @@ def _play_student(api: _Api, base: str, local_no: str, year: int, semester: int)
         api.call(
             "PUT", f"{base}/me/selections", who, "勾選", json={**term, "outcome_ids": selected}
         )
+
+
+def _seed_catalog(api: _Api, base: str) -> None:
+    existing = api.call("GET", f"{base}/certificates", ADMIN, "read the catalog")
+    if existing["total"]:
+        return
+    for code, name, category, issuer, domestic in CATALOG:
+        item = {"code": code, "name": name, "category": category, "issuer": issuer,
+                "domestic": domestic, "active": True}  # fmt: skip
+        api.call("POST", f"{base}/certificates", ADMIN, "add a certificate", json=item)
+
+
+def _open_year(api: _Api, base: str, year: int) -> None:
+    current = api.call("GET", f"{base}/parameters/{year}", PERFORMANCE_SUBMITTER, "read 參數設定")
+    if current["version"] != 0:
+        return  # someone set them already: keep theirs
+    now = datetime.now(UTC).replace(microsecond=0)
+    api.call(
+        "PATCH",
+        f"{base}/parameters/{year}",
+        PERFORMANCE_SUBMITTER,
+        "open the fill and 勾選 windows",
+        headers={"if-match": "0", "content-type": "application/merge-patch+json"},
+        json={
+            "fill_from": (now - timedelta(days=30)).isoformat(),
+            "fill_until": (now + timedelta(days=120)).isoformat(),
+            "select_from": (now - timedelta(days=30)).isoformat(),
+            "select_until": (now + timedelta(days=150)).isoformat(),
+        },
+    )
+
+
+def _import_cadres(api: _Api, base: str, year: int) -> None:
+    body = CADRES_CSV.format(year=year, next_year=year + 1).encode("cp950")
+    deadline = time.monotonic() + 60
+    while True:  # performances learns identity's people from events: wait for them
+        response = api.http.post(
+            f"{base}/cadres/imports",
+            files={"file": ("校內幹部.csv", body, "text/csv")},
+            headers=api.as_(ADMIN),
+        )
+        if response.status_code == 200:
+            return
+        if response.status_code != 422 or time.monotonic() > deadline:
+            _Api._check(response, "import 校內幹部")
+        time.sleep(0.5)
+
+
+def _fill_performances(api: _Api, base: str, year: int) -> None:
+    who = _student("110001")
+    mine = api.call(
+        "GET", f"{base}/me/performances", who, "list records", params={"academic_year": year}
+    )
+    if mine["total"]:
+        return
+    volunteering = {
+        "academic_year": year,
+        "category": "service",
+        "brief": "社區淨灘與海洋垃圾分類紀錄",
+        "fields": {"name": "社區淨灘", "organisation": "海洋保育協會",
+                   "start_date": f"{year}/09/05", "end_date": f"{year}/09/05", "hours": "4"},
+    }  # fmt: skip
+    service = api.call("POST", f"{base}/performances", who, "add a record", json=volunteering)
+    proof = {"file": ("服務證明.pdf", PDF, "application/pdf")}
+    api.call("POST", f"{base}/performances/{service['id']}/files", who, "attach", files=proof)
+    passed = {
+        "academic_year": year,
+        "category": "certificate",
+        "brief": "通過電腦軟體應用丙級檢定",
+        "fields": {"certificate_code": "A0001", "obtained_on": f"{year}/10/20"},
+    }
+    certificate = api.call("POST", f"{base}/performances", who, "add a record", json=passed)
+    chosen = {"academic_year": year, "performance_ids": [service["id"], certificate["id"]]}
+    api.call("PUT", f"{base}/me/selections", who, "勾選多元表現", json=chosen)
+
+
+def seed_performances(gateway: str, *, state: Path) -> bool:
+    """Seed the demo year's 多元表現 once: windows, a certificate catalog, cadres, records."""
+    marker = state / PERFORMANCES_MARKER
+    if marker.exists():
+        return False
+    api = _Api(gateway)
+    try:
+        school = api.call("GET", f"/api/identity/v1/schools/{SCHOOL}", ADMIN, "read the school")
+        year = int(school["academic_year"])
+        base = f"/api/performances/v1/schools/{SCHOOL}"
+        _open_year(api, base, year)
+        _seed_catalog(api, base)
+        _import_cadres(api, base, year)
+        _fill_performances(api, base, year)
+    except (DemoFailed, httpx.HTTPError) as failed:
+        say(f"demo 多元表現 not seeded: {failed}")
+        return False
+    finally:
+        api.http.close()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(datetime.now(UTC).isoformat() + "\n")
+    say(f"demo 多元表現 {year}: windows open, certificate catalog, cadres, a student's records")
+    return True
 
 
 def seed_term(gateway: str, *, state: Path) -> bool:

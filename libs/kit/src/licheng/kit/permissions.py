@@ -7,9 +7,10 @@ see; "own", "own class" and "own courses" are resolved by the owning service.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -67,6 +68,28 @@ def grant_of(capability: Capability) -> Callable[..., Awaitable[Grant]]:
 
     dependency.__name__ = f"grant_{capability.value.replace('.', '_')}"
     return dependency
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A grant together with the person it belongs to."""
+
+    grant: Grant
+    person_id: uuid.UUID
+
+    @property
+    def school_code(self) -> str:
+        """The school of the path."""
+        return self.grant.school_code
+
+
+async def student_caller(
+    grant: Annotated[Grant, Depends(grant_of(Capability.PORTFOLIO_WRITE))],
+) -> Caller:
+    """The dependency admitting the student themself (學生, scope own), with their person id."""
+    if Scope.OWN not in grant.scopes or grant.principal.person_id is None:
+        raise Forbidden("此功能僅限學生本人使用", code="student_only")
+    return Caller(grant, grant.principal.person_id)
 
 
 def require(capability: Capability) -> Any:

@@ -6,6 +6,8 @@ back in chunks; the file is removed once the answer is sent (or abandoned).
 
 - `xlsx_download`: pages of rows in (an async iterable, e.g. one database page at a time), a
   streamed `attachment` answer out;
+- `report_download`: a `Report` (a list's name, headings and cells) of every row a paged
+  `Fetch` returns, one query per page (`fetched_pages`), with the chosen filters as a note;
 - `ReportWriter`: the synchronous writer underneath (run it in a worker thread);
 - `roc_date` / `roc_datetime`: dates as schools write them, 民國 year in Taiwan time
   (`115/09/01`, `115/09/01 08:00`); date and datetime cells are rendered through them;
@@ -20,12 +22,12 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -48,6 +50,11 @@ CellValue = str | int | float | Decimal | bool | date | datetime | None
 """What a report cell may hold; dates and datetimes are written as 民國 text."""
 
 Row = Sequence[CellValue]
+
+FETCH_PAGE = 1000
+"""Rows per database page when a whole list is downloaded."""
+
+T = TypeVar("T")
 
 ROC_OFFSET = 1911
 MIN_WIDTH = 6
@@ -306,3 +313,53 @@ async def xlsx_download(
         "Cache-Control": "no-store",
     }
     return TemporaryFileResponse(path, media_type=XLSX_MEDIA_TYPE, headers=headers)
+
+
+class Fetch(Protocol[T]):
+    """One page of a list: `fetch(offset=…, limit=…)`."""
+
+    def __call__(self, *, offset: int, limit: int) -> Awaitable[list[T]]: ...
+
+
+async def fetched_pages(fetch: Fetch[T], *, size: int = FETCH_PAGE) -> AsyncIterator[list[T]]:
+    """Every row of a list, one page (one query) at a time."""
+    offset = 0
+    while True:
+        rows = await fetch(offset=offset, limit=size)
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        offset += size
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One list as a workbook: its name (sheet and file), slug, headings, and a row's cells."""
+
+    name: str
+    slug: str
+    headings: tuple[str, ...]
+    cells: Callable[[dict[str, Any]], Row]
+
+
+async def report_download(
+    report: Report,
+    fetch: Fetch[dict[str, Any]],
+    *,
+    download: Download,
+    title: str,
+    notes: Sequence[str],
+    filters: Sequence[str] = (),
+) -> TemporaryFileResponse:
+    """Every row of the list (fetched a page at a time) as an xlsx attachment."""
+
+    async def rows() -> AsyncIterator[list[Row]]:
+        async for page in fetched_pages(fetch):
+            yield [report.cells(row) for row in page]
+
+    if filters:
+        notes = [*notes, "篩選條件：" + "、".join(filters)]
+    return await xlsx_download(
+        download=download, title=title, headings=report.headings, pages=rows(), notes=notes
+    )

@@ -31,35 +31,15 @@ from licheng.course_outcomes.roster import repository as roster
 from licheng.kit.auth import Principal, get_principal
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import Forbidden, NotFound
-from licheng.kit.permissions import Grant, authorize, grant_of
+from licheng.kit.permissions import Caller as Caller
+from licheng.kit.permissions import Grant, authorize, grant_of, student_caller
 
 COURSE_STAFF_SCOPES = frozenset({Scope.ALL, Scope.COURSE_OUTCOMES})
-
-
-@dataclass(frozen=True)
-class Caller:
-    """A grant together with the person it belongs to."""
-
-    grant: Grant
-    person_id: uuid.UUID
-
-    @property
-    def school_code(self) -> str:
-        """The school of the path."""
-        return self.grant.school_code
 
 
 def is_course_staff(grant: Grant) -> bool:
     """True when the grant reaches course outcomes school-wide."""
     return bool(grant.scopes & COURSE_STAFF_SCOPES)
-
-
-async def _student(
-    grant: Annotated[Grant, Depends(grant_of(Capability.PORTFOLIO_WRITE))],
-) -> Caller:
-    if Scope.OWN not in grant.scopes or grant.principal.person_id is None:
-        raise Forbidden("此功能僅限學生本人使用", code="student_only")
-    return Caller(grant, grant.principal.person_id)
 
 
 @dataclass(frozen=True)
@@ -186,7 +166,7 @@ async def _status_viewer(
     return grant
 
 
-Student = Annotated[Caller, Depends(_student)]
+Student = Annotated[Caller, Depends(student_caller)]
 Certifier = Annotated[CertifierCaller, Depends(_certifier)]
 OutcomeReader = Annotated[Reader, Depends(_reader)]
 CourseStaff = Annotated[Grant, Depends(_course_staff)]

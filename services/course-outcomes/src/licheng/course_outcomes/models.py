@@ -1,7 +1,8 @@
 """Course-outcomes' tables. Every tenant-owned row carries `school_code`.
 
-`known_person` and `known_class` are a read model of identity's events: this service knows
-students and teachers by UUID, 學號/教師編號 and class, never by 身分證號.
+`known_person`, `known_class` and `known_roles` are the kit's read model of identity's events
+(`licheng.kit.roster`): this service knows students and teachers by UUID, 學號/教師編號, class
+and 座號, never by 身分證號.
 """
 
 from __future__ import annotations
@@ -15,51 +16,11 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from licheng.kit.db import enum_column, version_column
+from licheng.kit.roster import KnownClass as KnownClass
+from licheng.kit.roster import KnownPerson as KnownPerson
+from licheng.kit.roster import KnownRoles as KnownRoles
+from licheng.kit.roster import PersonKind as PersonKind
 from licheng.kit.timeutil import tz_datetime_column, utcnow
-
-
-class PersonKind(StrEnum):
-    STUDENT = "student"
-    STAFF = "staff"
-
-
-class KnownPerson(SQLModel, table=True):
-    """A person as identity last announced them."""
-
-    __tablename__ = "known_person"
-    __table_args__ = (sa.UniqueConstraint("school_code", "kind", "local_no"),)
-
-    id: uuid.UUID = Field(primary_key=True)
-    school_code: str = Field(max_length=6, index=True)
-    kind: PersonKind = Field(sa_column=enum_column(PersonKind, length=10))
-    local_no: str = Field(max_length=32)
-    name: str = Field(max_length=100)
-    class_code: str | None = Field(default=None, max_length=20, index=True)
-    seat_no: int | None = None
-    status: str | None = Field(default=None, max_length=10)
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
-
-
-class KnownRoles(SQLModel, table=True):
-    """A person's roles in a school, as identity last announced them (`grant.changed`)."""
-
-    __tablename__ = "known_roles"
-
-    school_code: str = Field(primary_key=True, max_length=6)
-    person_id: uuid.UUID = Field(primary_key=True)
-    roles: list[str] = Field(sa_column=sa.Column(sa.JSON(), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
-
-
-class KnownClass(SQLModel, table=True):
-    """A class and its 導師, as identity last announced them."""
-
-    __tablename__ = "known_class"
-
-    school_code: str = Field(primary_key=True, max_length=6)
-    class_code: str = Field(primary_key=True, max_length=20)
-    grade: int | None = None
-    homeroom_person_id: uuid.UUID | None = Field(default=None, index=True)
 
 
 class CourseSection(SQLModel, table=True):

@@ -1,8 +1,9 @@
 """Events: the envelope, one payload model per event type, subjects and streams.
 
 `licheng.contracts.events.envelope` holds the wire format and the rules for changing events;
-`identity`, `course_outcomes` and `exports` hold the payload models of each producer. The
-catalog (`docs/events.md`) is generated from these models by `licheng.contracts.catalog`.
+`identity`, `course_outcomes`, `performances` and `exports` hold the payload models of each
+producer. The catalog (`docs/events.md`) is generated from these models by
+`licheng.contracts.catalog`.
 """
 
 from licheng.contracts.events.course_outcomes import (
@@ -45,11 +46,29 @@ from licheng.contracts.events.identity import (
     PersonUpserted,
     SchoolCreated,
 )
+from licheng.contracts.events.performances import (
+    CadreRecorded,
+    CadreRemoved,
+    CadreSnapshot,
+    CertificateChanged,
+    PerformanceCreated,
+    PerformanceDeleted,
+    PerformanceFileRef,
+    PerformanceSelectionChanged,
+    PerformanceSnapshot,
+    PerformancesRosterLocked,
+    PerformancesRosterReopened,
+    PerformanceUpdated,
+)
 
 __all__ = [
     "DEAD_LETTER_PREFIX",
     "FORBIDDEN_DATA_KEYS",
     "STREAMS",
+    "CadreRecorded",
+    "CadreRemoved",
+    "CadreSnapshot",
+    "CertificateChanged",
     "ClassUpserted",
     "CoursesImported",
     "Event",
@@ -69,6 +88,14 @@ __all__ = [
     "OutcomeUpdated",
     "OutcomesTermLocked",
     "OutcomesTermReopened",
+    "PerformanceCreated",
+    "PerformanceDeleted",
+    "PerformanceFileRef",
+    "PerformanceSelectionChanged",
+    "PerformanceSnapshot",
+    "PerformanceUpdated",
+    "PerformancesRosterLocked",
+    "PerformancesRosterReopened",
     "PersonUpserted",
     "SchoolCreated",
     "StreamSpec",

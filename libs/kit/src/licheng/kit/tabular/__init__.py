@@ -8,8 +8,8 @@ declares its `Column`s, walks the rows of a `Sheet` with a `RowReader` each, and
 
 - `guard`: `check_workbook` (zip-bomb refusal, called by `read_table`), `in_worker` (parse in a
   worker thread, a few at a time: every importer calls its parse through it), `MAX_COLUMNS`;
-- `tables`: `read_table`, `Table`, `TableRow`, `Cell`, `MAX_ROWS`, `decode_csv`, `clean_text`,
-  `normalise_cell`, `header_name`;
+- `tables`: `read_table`, `read_workbook` (every sheet of an xlsx), `Table`, `TableRow`, `Cell`,
+  `MAX_ROWS`, `decode_csv`, `clean_text`, `normalise_cell`, `header_name`;
 - `columns`: `Column`, `Sheet`, `RowReader`, `FirstSeen`, `header_key`, the optional `EMAIL`;
 - `results`: `RowError`, `ParseResult`;
 - `templates`: `template_workbook`, `TEMPLATE_USAGE`.
@@ -28,6 +28,7 @@ from licheng.kit.tabular.tables import (
     header_name,
     normalise_cell,
     read_table,
+    read_workbook,
 )
 from licheng.kit.tabular.templates import TEMPLATE_USAGE, Note, template_workbook
 
@@ -55,5 +56,6 @@ __all__ = [
     "normalise_cell",
     "raise_invalid_rows",
     "read_table",
+    "read_workbook",
     "template_workbook",
 ]

@@ -7,8 +7,10 @@ import csv
 import io
 import warnings
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import openpyxl
 
@@ -38,7 +40,7 @@ class TableRow:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """The first sheet of a workbook (or a CSV file): its header names and its data rows."""
+    """One sheet of a workbook (or a CSV file): its header names and its data rows."""
 
     sheet: str
     header: tuple[str, ...]
@@ -97,8 +99,14 @@ def decode_csv(data: bytes) -> str:
     raise _unreadable("無法辨識檔案的文字編碼，請存成 UTF-8 或 Big5 編碼的 CSV 檔")
 
 
-def _build(sheet: str, raw_rows: Iterable[Iterable[object]], max_rows: int) -> Table:
-    """Normalise rows, keep the header's width, drop empty rows, refuse oversized files."""
+def _build(
+    sheet: str, raw_rows: Iterable[Iterable[object]], max_rows: int, *, workbook_rows: int = 0
+) -> Table:
+    """Normalise rows, keep the header's width, drop empty rows, refuse oversized files.
+
+    `workbook_rows` > 0 marks one sheet of several sharing that many rows: the refusals then
+    name the sheet and the workbook's limit.
+    """
     iterator: Iterator[Iterable[object]] = iter(raw_rows)
     first = next(iterator, None)
     header_cells = [normalise_cell(value) for value in first] if first is not None else []
@@ -108,7 +116,9 @@ def _build(sheet: str, raw_rows: Iterable[Iterable[object]], max_rows: int) -> T
     width = len(header)
     if width > MAX_COLUMNS:
         raise BadRequest(
-            f"標題列有 {width} 欄，超過 {MAX_COLUMNS} 欄的上限；請只保留要匯入的欄位",
+            f"工作表「{sheet}」的標題列有 {width} 欄，超過 {MAX_COLUMNS} 欄的上限"
+            if workbook_rows
+            else f"標題列有 {width} 欄，超過 {MAX_COLUMNS} 欄的上限；請只保留要匯入的欄位",
             code="too_many_columns",
         )
     rows: list[TableRow] = []
@@ -117,12 +127,19 @@ def _build(sheet: str, raw_rows: Iterable[Iterable[object]], max_rows: int) -> T
         if not any(cell is not None for cell in cells):
             continue
         if len(rows) >= max_rows:
-            raise BadRequest(f"檔案超過 {max_rows} 列資料，請分批匯入", code="too_many_rows")
+            raise BadRequest(
+                f"活頁簿超過 {workbook_rows} 列資料，請分批匯入"
+                if workbook_rows
+                else f"檔案超過 {max_rows} 列資料，請分批匯入",
+                code="too_many_rows",
+            )
         rows.append(TableRow(number, cells + (None,) * (width - len(cells))))
     return Table(sheet=sheet, header=header, rows=tuple(rows))
 
 
-def _read_xlsx(data: bytes, max_rows: int) -> Table:
+@contextmanager
+def _workbook(data: bytes) -> Iterator[Any]:
+    """The opened (read-only) workbook; zip bombs are refused before openpyxl decompresses."""
     if not data.startswith(_ZIP_MAGIC):
         raise _unreadable("檔案不是有效的 Excel（.xlsx）活頁簿，可能已損毀")
     check_workbook(data)  # before openpyxl decompresses anything
@@ -134,19 +151,46 @@ def _read_xlsx(data: bytes, max_rows: int) -> Table:
         except Exception as exc:
             raise _unreadable("檔案不是有效的 Excel（.xlsx）活頁簿，可能已損毀") from exc
         try:
-            if not workbook.worksheets:
-                raise _unreadable("活頁簿中沒有工作表")
-            sheet = workbook.worksheets[0]
-            # Exporters often write a wrong <dimension>; read every cell that is there instead.
-            sheet.reset_dimensions()
-            title = str(sheet.title)
-            return _build(title, sheet.iter_rows(min_row=1, values_only=True), max_rows)
+            yield workbook
         except BadRequest:
             raise
         except Exception as exc:
             raise _unreadable("無法讀取活頁簿的內容，檔案可能已損毀") from exc
         finally:
             workbook.close()
+
+
+def _rows_of(sheet: Any) -> Iterator[tuple[object, ...]]:
+    # Exporters often write a wrong <dimension>; read every cell that is there instead.
+    sheet.reset_dimensions()
+    rows: Iterator[tuple[object, ...]] = sheet.iter_rows(min_row=1, values_only=True)
+    return rows
+
+
+def _read_xlsx(data: bytes, max_rows: int) -> Table:
+    with _workbook(data) as workbook:
+        if not workbook.worksheets:
+            raise _unreadable("活頁簿中沒有工作表")
+        sheet = workbook.worksheets[0]
+        return _build(str(sheet.title), _rows_of(sheet), max_rows)
+
+
+def read_workbook(data: bytes, *, max_rows: int = MAX_ROWS) -> list[Table]:
+    """Every worksheet of an xlsx workbook, in order, sharing `max_rows` data rows in all.
+
+    Refused like `read_table`'s xlsx files (the limits' messages name the sheet and the
+    workbook); the caller checks the file name. CPU-heavy: call it through `in_worker`.
+    """
+    if not data:
+        raise _unreadable("檔案是空的")
+    with _workbook(data) as workbook:
+        tables: list[Table] = []
+        remaining = max_rows
+        for sheet in workbook.worksheets:
+            table = _build(str(sheet.title), _rows_of(sheet), remaining, workbook_rows=max_rows)
+            remaining -= len(table.rows)
+            tables.append(table)
+        return tables
 
 
 def _read_csv(data: bytes, sheet: str, max_rows: int) -> Table:

@@ -11,7 +11,7 @@ from licheng.course_outcomes.locks import repository
 from licheng.course_outcomes.models import TermLock
 from licheng.kit.changes import record_change
 from licheng.kit.errors import Locked, NotFound
-from licheng.kit.outbox import last_sequence
+from licheng.kit.locks import record_lock
 from licheng.kit.timeutil import utcnow
 
 
@@ -53,23 +53,19 @@ async def lock_term(
         )
         session.add(lock)
     lock.locked, lock.submission_id, lock.locked_at = True, submission_id, utcnow()
-    await session.flush()
-    # Every outcome event written before this lock has an outbox seq at or below the mark,
-    # so exports knows when its read model has caught up.
-    mark = await last_sequence(session)
-    record_change(
+    await record_lock(
         session,
         school_code=school_code,
         actor_id=actor_id,
         entity="term",
         entity_id=f"{academic_year}-{semester}",
-        event=OutcomesTermLocked(
+        submission_id=submission_id,
+        event=lambda mark: OutcomesTermLocked(
             submission_id=submission_id,
             academic_year=academic_year,
             semester=semester,
             high_water_mark=mark,
         ),
-        after={"submission_id": str(submission_id), "high_water_mark": mark},
     )
     return lock
 

@@ -17,6 +17,8 @@ from licheng.course_outcomes.models import (
     OutcomeStatus,
     OutcomeType,
 )
+from licheng.kit.people import StaffRef as StaffRef
+from licheng.kit.people import StudentRef as StudentRef
 
 
 class OutcomeCreate(BaseModel):
@@ -82,39 +84,6 @@ class FilePublic(BaseModel):
             sha256=file.sha256,
             uploaded_at=file.uploaded_at,
         )
-
-
-class StudentRef(BaseModel):
-    """Who a student is in lists: 學號, 姓名, 班級, 座號 (never 身分證號)."""
-
-    id: uuid.UUID
-    student_no: str = Field(description="學號")
-    name: str = Field(description="姓名")
-    class_code: str | None = Field(description="班級")
-    seat_no: int | None = Field(description="座號")
-
-    @classmethod
-    def of(cls, person: KnownPerson | None) -> StudentRef | None:
-        """The reference, when the roster knows the person."""
-        if person is None:
-            return None
-        return cls(id=person.id, student_no=person.local_no, name=person.name,
-                   class_code=person.class_code, seat_no=person.seat_no)  # fmt: skip
-
-
-class StaffRef(BaseModel):
-    """Who a teacher is in lists: 教師編號 and 姓名."""
-
-    id: uuid.UUID
-    staff_no: str = Field(description="教師編號")
-    name: str = Field(description="姓名")
-
-    @classmethod
-    def of(cls, person: KnownPerson | None) -> StaffRef | None:
-        """The reference, when the roster knows the person."""
-        if person is None:
-            return None
-        return cls(id=person.id, staff_no=person.local_no, name=person.name)
 
 
 class OutcomePublic(BaseModel):

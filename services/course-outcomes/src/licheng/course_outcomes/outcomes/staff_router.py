@@ -17,7 +17,7 @@ from licheng.course_outcomes.outcomes import repository, views
 from licheng.course_outcomes.outcomes.repository import OutcomeFilter, OutcomeSort
 from licheng.course_outcomes.outcomes.schemas import OutcomePublic
 from licheng.course_outcomes.params import SemesterQuery, YearQuery
-from licheng.course_outcomes.roster import repository as roster
+from licheng.kit import roster
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, Paging, page_of
@@ -48,10 +48,9 @@ async def list_outcomes(
     order: Literal["asc", "desc"] = "asc",
 ) -> Page[OutcomePublic]:
     """Filter by class, course, status, teacher, student; 導師 see their own classes only."""
-    class_codes: list[str] | None = [class_code] if class_code is not None else None
-    if not is_course_staff(grant) and grant.principal.person_id is not None:
-        mine = await roster.homeroom_classes(session, school_code, grant.principal.person_id)
-        class_codes = [c for c in (class_codes or mine) if c in mine]
+    class_codes = await roster.visible_classes(
+        session, grant, school_wide=is_course_staff(grant), class_code=class_code
+    )
     where = OutcomeFilter(
         academic_year=academic_year,
         semester=semester,

@@ -6,17 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.files import DEFAULT_FILE_LIMITS
 from licheng.course_outcomes.models import OutcomeParameters
 from licheng.course_outcomes.parameters import repository
 from licheng.kit.changes import record_change
-from licheng.kit.errors import Conflict, WindowClosed
+from licheng.kit.errors import Conflict
+from licheng.kit.merge_patch import apply_merge_patch
 from licheng.kit.storage import FileKind, UploadPolicy
-from licheng.kit.timeutil import TAIPEI, AwareUtcDatetime, utcnow
+from licheng.kit.timeutil import AwareUtcDatetime, utcnow
+from licheng.kit.windows import check_window as check_window
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -110,33 +111,13 @@ def _snapshot(parameters: OutcomeParameters) -> dict[str, Any]:
 
 def _merged(stored: OutcomeParameters, patch: ParametersPatch) -> ParametersUpdate:
     """The stored parameters with the patch applied, validated as a whole (422 naming fields)."""
-    sent = patch.model_dump(exclude_unset=True)
-    cleared = sorted(k for k, v in sent.items() if v is None and k not in WINDOW_FIELDS)
-    if cleared:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "null_not_allowed",
-                    "loc": ("body", k),
-                    "msg": "此欄位不可設為 null",
-                    "input": None,
-                }
-                for k in cleared
-            ]
-        )
-    merged: dict[str, Any] = {name: getattr(stored, name) for name in ParametersUpdate.model_fields}
-    limits = dict(stored.file_limits)
-    for kind, size in (sent.pop("file_limits", None) or {}).items():
-        if size is None:
-            limits.pop(kind.value, None)
-        else:
-            limits[kind.value] = size
-    merged |= sent | {"file_limits": limits}
-    try:
-        return ParametersUpdate.model_validate(merged)
-    except ValidationError as exc:
-        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from exc
+    current = {name: getattr(stored, name) for name in ParametersUpdate.model_fields}
+    return apply_merge_patch(
+        current,
+        patch.model_dump(exclude_unset=True),
+        model=ParametersUpdate,
+        nullable=WINDOW_FIELDS,
+    )
 
 
 async def _write(
@@ -228,22 +209,3 @@ async def patch(
 def upload_policy(parameters: OutcomeParameters) -> UploadPolicy:
     """The upload policy the parameters describe."""
     return UploadPolicy(max_bytes={FileKind(k): int(v) for k, v in parameters.file_limits.items()})
-
-
-def _format(moment: datetime | None) -> str:
-    return moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M") if moment else "未設定"
-
-
-def check_window(
-    start: datetime | None, end: datetime | None, *, what: str, now: datetime | None = None
-) -> None:
-    """WindowClosed (409) naming the window unless `now` lies inside it."""
-    now = now or utcnow()
-    if start is None or end is None or not start <= now < end:
-        raise WindowClosed(
-            f"目前不在{what}期間（{_format(start)} 至 {_format(end)}）",
-            detail={
-                "from": start.isoformat() if start else None,
-                "until": end.isoformat() if end else None,
-            },
-        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from licheng.course_outcomes.status import repository
@@ -13,23 +11,20 @@ from licheng.course_outcomes.status.repository import (
     StudentQuery,
     TeacherQuery,
 )
-from licheng.kit.spreadsheet import CellValue, Download, TemporaryFileResponse, xlsx_download
+from licheng.kit.spreadsheet import (
+    CellValue,
+    Download,
+    Fetch,
+    Report,
+    TemporaryFileResponse,
+    report_download,
+)
 
 COUNT_HEADINGS = ("已填寫", "認證中", "認證成功", "認證失敗", "已勾選")
 
 
 def _counts(row: dict[str, Any]) -> list[CellValue]:
     return [row[name] for name in repository.COUNTS]
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """One list as a workbook: its name (sheet and file), headings, and a row's cells."""
-
-    name: str
-    slug: str
-    headings: tuple[str, ...]
-    cells: Callable[[dict[str, Any]], list[CellValue]]
 
 
 STUDENTS = Report(
@@ -88,27 +83,19 @@ async def download(
     report: Report,
     query: StudentQuery | TeacherQuery | CourseQuery | ClassQuery,
     *,
-    fetch: repository.Fetch[dict[str, Any]],
+    fetch: Fetch[dict[str, Any]],
 ) -> TemporaryFileResponse:
     """Every row of the list (fetched a page at a time) as an xlsx attachment."""
     term = query.term
-    filters = described(query)
     season = f"{term.academic_year}-{term.semester}"
-
-    async def rows() -> AsyncIterator[list[list[CellValue]]]:
-        async for page in repository.pages(fetch):
-            yield [report.cells(row) for row in page]
-
-    notes = [f"{term.academic_year} 學年度第 {term.semester} 學期 {report.name}"]
-    if filters:
-        notes.append("篩選條件：" + "、".join(filters))
-    return await xlsx_download(
+    return await report_download(
+        report,
+        fetch,
         download=Download(
             filename=f"課程學習成果_{report.name}_{season}.xlsx",
             fallback=f"course-outcomes-{report.slug}-{season}.xlsx",
         ),
         title=f"{report.name} {season}",
-        headings=report.headings,
-        pages=rows(),
-        notes=notes,
+        notes=[f"{term.academic_year} 學年度第 {term.semester} 學期 {report.name}"],
+        filters=described(query),
     )

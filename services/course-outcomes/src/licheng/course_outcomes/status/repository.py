@@ -1,17 +1,19 @@
 """The status queries: one aggregate query per page, scoped to a school and term.
 
 Each list has a query object (its school, term and filters), a page function and a total
-function; `pages` walks a list page by page for the xlsx downloads, so memory stays flat.
-Every page is totally ordered (ties broken by an id), so consecutive pages never overlap.
+function; the xlsx downloads walk the page function (`licheng.kit.spreadsheet.fetched_pages`),
+so memory stays flat. The roster's pieces (enrolled students, classes in use, 導師) come from
+`licheng.kit.roster`. Every page is totally ordered (ties broken by an id), so consecutive
+pages never overlap.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -25,22 +27,18 @@ from licheng.course_outcomes.models import (
     KnownPerson,
     Outcome,
     OutcomeStatus,
-    PersonKind,
+)
+from licheng.kit.roster import (
+    class_join,
+    classes_in_use,
+    count_classes_in_use,
+    enrolled_students,
+    homeroom_teacher,
+    of_grade,
+    student_class_join,
 )
 
-ENROLLED = ("在籍", "休學")
-EXPORT_PAGE = 1000
-"""Rows per database page when a whole list is downloaded."""
-
 COUNTS = ("filled", "submitted", "certified", "failed", "selected")
-
-T = TypeVar("T")
-
-
-class Fetch(Protocol[T]):
-    """One page of a list: `fetch(offset=…, limit=…)`."""
-
-    def __call__(self, *, offset: int, limit: int) -> Awaitable[list[T]]: ...
 
 
 class StudentSort(StrEnum):
@@ -137,42 +135,12 @@ def _row(mapping: Any, integers: Sequence[str] = COUNTS) -> dict[str, Any]:
     return row
 
 
-async def pages(fetch: Fetch[T], *, size: int = EXPORT_PAGE) -> AsyncIterator[list[T]]:
-    """Every row of a list, one page (one query) at a time."""
-    offset = 0
-    while True:
-        rows = await fetch(offset=offset, limit=size)
-        if rows:
-            yield rows
-        if len(rows) < size:
-            return
-        offset += size
-
-
 # 學生填寫狀況 -------------------------------------------------------------------------------
-
-
-def _class_join() -> Any:
-    return sa.and_(
-        col(KnownClass.school_code) == col(KnownPerson.school_code),
-        col(KnownClass.class_code) == col(KnownPerson.class_code),
-    )
-
-
-def _enrolled_students(term: Term, class_codes: Sequence[str] | None) -> list[Any]:
-    filters: list[Any] = [
-        KnownPerson.school_code == term.school_code,
-        KnownPerson.kind == PersonKind.STUDENT,
-        col(KnownPerson.status).in_(ENROLLED),
-    ]
-    if class_codes is not None:
-        filters.append(col(KnownPerson.class_code).in_(list(class_codes)))
-    return filters
 
 
 def _student_filters(query: StudentQuery) -> list[Any]:
     term = query.term
-    filters = _enrolled_students(term, query.class_codes)
+    filters = enrolled_students(term.school_code, query.class_codes)
     if query.grade is not None:
         filters.append(KnownClass.grade == query.grade)
     if query.course_code is not None:
@@ -220,7 +188,7 @@ async def students(
             sa.func.max(col(Outcome.submitted_at)).label("last_submitted_at"),
         )
         .select_from(KnownPerson)
-        .outerjoin(KnownClass, _class_join())
+        .outerjoin(KnownClass, student_class_join())
         .outerjoin(Outcome, outcome_join)
         .where(*_student_filters(query))
         .group_by(KnownPerson.id, KnownPerson.local_no, KnownPerson.name,
@@ -237,7 +205,7 @@ async def count_students(session: AsyncSession, *, query: StudentQuery) -> int:
     stmt = (
         select(sa.func.count())
         .select_from(KnownPerson)
-        .outerjoin(KnownClass, _class_join())
+        .outerjoin(KnownClass, student_class_join())
         .where(*_student_filters(query))
     )
     return int((await session.exec(stmt)).one())
@@ -370,24 +338,6 @@ async def count_courses(session: AsyncSession, *, query: CourseQuery) -> int:
 # 班級填寫狀況 -------------------------------------------------------------------------------
 
 
-def _class_codes(query: ClassQuery) -> Any:
-    """Announced classes of the school and the classes its enrolled students are in."""
-    announced: Any = select(col(KnownClass.class_code).label("class_code")).where(
-        KnownClass.school_code == query.term.school_code
-    )
-    if query.class_codes is not None:
-        announced = announced.where(col(KnownClass.class_code).in_(list(query.class_codes)))
-    attended: Any = select(col(KnownPerson.class_code).label("class_code")).where(
-        *_enrolled_students(query.term, query.class_codes),
-        col(KnownPerson.class_code).is_not(None),
-    )
-    return sa.union(announced, attended).subquery("codes")
-
-
-def _class_filters(query: ClassQuery) -> list[Any]:
-    return [] if query.grade is None else [KnownClass.grade == query.grade]
-
-
 async def classes(
     session: AsyncSession, *, query: ClassQuery, offset: int, limit: int
 ) -> list[dict[str, Any]]:
@@ -400,7 +350,7 @@ async def classes(
         )
         .select_from(KnownPerson)
         .outerjoin(Outcome, outcome_join)
-        .where(*_enrolled_students(term, query.class_codes),
+        .where(*enrolled_students(term.school_code, query.class_codes),
                col(KnownPerson.class_code).is_not(None))
         .group_by(KnownPerson.id, KnownPerson.class_code)
         .subquery("per_student")
@@ -415,16 +365,8 @@ async def classes(
         .group_by(per_student.c.class_code)
         .subquery("per_class")
     )
-    codes = _class_codes(query)
-    homeroom: Any = aliased(KnownPerson, name="homeroom")
-    class_join = sa.and_(
-        col(KnownClass.school_code) == term.school_code,
-        col(KnownClass.class_code) == codes.c.class_code,
-    )
-    homeroom_join = sa.and_(
-        homeroom.id == col(KnownClass.homeroom_person_id),
-        homeroom.school_code == term.school_code,
-    )
+    codes = classes_in_use(term.school_code, query.class_codes)
+    homeroom, homeroom_join = homeroom_teacher(term.school_code)
     stmt = (
         select(  # type: ignore[call-overload]
             codes.c.class_code, KnownClass.grade,
@@ -436,10 +378,10 @@ async def classes(
             *(sa.func.coalesce(per_class.c[n], 0).label(n) for n in COUNTS),
         )
         .select_from(codes)
-        .outerjoin(KnownClass, class_join)
+        .outerjoin(KnownClass, class_join(term.school_code, codes.c.class_code))
         .outerjoin(per_class, per_class.c.class_code == codes.c.class_code)
         .outerjoin(homeroom, homeroom_join)
-        .where(*_class_filters(query))
+        .where(*of_grade(query.grade))
         .order_by(codes.c.class_code)
         .offset(offset)
         .limit(limit)
@@ -450,15 +392,6 @@ async def classes(
 
 async def count_classes(session: AsyncSession, *, query: ClassQuery) -> int:
     """How many classes the query matches."""
-    codes = _class_codes(query)
-    class_join = sa.and_(
-        col(KnownClass.school_code) == query.term.school_code,
-        col(KnownClass.class_code) == codes.c.class_code,
+    return await count_classes_in_use(
+        session, query.term.school_code, class_codes=query.class_codes, grade=query.grade
     )
-    stmt = (
-        select(sa.func.count())
-        .select_from(codes)
-        .outerjoin(KnownClass, class_join)
-        .where(*_class_filters(query))
-    )
-    return int((await session.exec(stmt)).one())

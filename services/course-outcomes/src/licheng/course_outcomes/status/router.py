@@ -18,7 +18,6 @@ from starlette.responses import StreamingResponse
 
 from licheng.course_outcomes.auth import CourseStaff, StatusViewer, is_course_staff
 from licheng.course_outcomes.params import SemesterQuery, YearQuery
-from licheng.course_outcomes.roster import repository as roster
 from licheng.course_outcomes.status import exports, repository
 from licheng.course_outcomes.status.repository import (
     ClassQuery,
@@ -31,7 +30,7 @@ from licheng.course_outcomes.status.repository import (
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, Paging, page_of
-from licheng.kit.permissions import Grant
+from licheng.kit.roster import visible_classes
 from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, TemporaryFileResponse
 
 router = APIRouter(
@@ -114,19 +113,6 @@ def _term(school_code: str, academic_year: YearQuery, semester: SemesterQuery) -
 TermDep = Annotated[Term, Depends(_term)]
 
 
-async def _visible_classes(
-    session: SessionDep, grant: Grant, term: Term, class_code: str | None
-) -> list[str] | None:
-    """The class filter: a 導師 is held to their own classes whatever they ask for."""
-    wanted = [class_code] if class_code else None
-    if is_course_staff(grant):
-        return wanted
-    if grant.principal.person_id is None:  # StatusViewer refuses this already; never widen it
-        return []
-    mine = await roster.homeroom_classes(session, term.school_code, grant.principal.person_id)
-    return [c for c in (wanted or mine) if c in mine]
-
-
 async def _student_query(
     term: TermDep,
     session: SessionDep,
@@ -141,7 +127,9 @@ async def _student_query(
     return StudentQuery(
         term=term,
         grade=grade,
-        class_codes=await _visible_classes(session, grant, term, class_code),
+        class_codes=await visible_classes(
+            session, grant, school_wide=is_course_staff(grant), class_code=class_code
+        ),
         course_code=course_code.strip().upper() if course_code else None,
         sort=sort,
         descending=order == "desc",
@@ -176,7 +164,9 @@ async def _class_query(
     class_code: ClassCodeQuery = None,
 ) -> ClassQuery:
     """Class list filters, held to a 導師's own classes."""
-    classes = await _visible_classes(session, grant, term, class_code)
+    classes = await visible_classes(
+        session, grant, school_wide=is_course_staff(grant), class_code=class_code
+    )
     return ClassQuery(term=term, grade=grade, class_codes=classes)
 
 
