@@ -18,6 +18,9 @@ from licheng.course_outcomes.cli import MIGRATIONS_DIR as COURSE_MIGRATIONS
 from licheng.course_outcomes.settings import Settings as CourseSettings
 from licheng.gateway.app import create_app as create_gateway
 from licheng.gateway.settings import Settings as GatewaySettings
+from licheng.guidance.app import create_app as create_guidance
+from licheng.guidance.cli import MIGRATIONS_DIR as GUIDANCE_MIGRATIONS
+from licheng.guidance.settings import Settings as GuidanceSettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
 from licheng.identity.settings import Settings as IdentitySettings
@@ -42,7 +45,7 @@ class School:
 
 @dataclass
 class Campus:
-    """Identity, course outcomes and performances on their own databases, behind the gateway."""
+    """Every API service on its own database, behind the gateway."""
 
     gateway: httpx.AsyncClient
     issuer: TestIssuer
@@ -68,6 +71,11 @@ class Campus:
     def performances(self) -> str:
         """Performances' school prefix."""
         return f"/api/performances/v1/schools/{self.school}"
+
+    @property
+    def guidance(self) -> str:
+        """Guidance's school prefix."""
+        return f"/api/guidance/v1/schools/{self.school}"
 
     async def eventually_ok(
         self, call: Callable[[], Awaitable[httpx.Response]], what: str
@@ -158,6 +166,7 @@ async def campus(
     identity_db = await migrated_database(IDENTITY_MIGRATIONS, "e2e_identity")
     course_db = await migrated_database(COURSE_MIGRATIONS, "e2e_course")
     performances_db = await migrated_database(PERFORMANCES_MIGRATIONS, "e2e_performances")
+    guidance_db = await migrated_database(GUIDANCE_MIGRATIONS, "e2e_guidance")
     common = {"infra": infra, "jwks_url": issuer.jwks_url, "issuer": issuer.issuer}
     identity = create_identity(
         service_settings(IdentitySettings, database_url=identity_db, **common)
@@ -168,10 +177,14 @@ async def campus(
     performances = create_performances(
         service_settings(PerformancesSettings, database_url=performances_db, **common)
     )  # type: ignore[arg-type]
+    guidance = create_guidance(
+        service_settings(GuidanceSettings, database_url=guidance_db, **common)
+    )  # type: ignore[arg-type]
     async with (
         serving(identity) as identity_url,
         serving(courses) as courses_url,
         serving(performances) as performances_url,
+        serving(guidance) as guidance_url,
     ):
         gateway = create_gateway(
             GatewaySettings(
@@ -182,6 +195,7 @@ async def campus(
                     "identity": identity_url,
                     "course-outcomes": courses_url,
                     "performances": performances_url,
+                    "guidance": guidance_url,
                 },
             )
         )

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from licheng.guidance.audit import router as audit_router
+from licheng.guidance.counseling.router import router as counseling_router
+from licheng.guidance.parameters.router import router as parameters_router
 from licheng.guidance.settings import Settings
+from licheng.guidance.writings.router import router as writings_router
+from licheng.kit.roster import roster_consumer
 from licheng.kit.service import ServiceDefinition, create_service_app
+
+ROSTER_DURABLE = "guidance-roster"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -15,6 +22,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="guidance",
             title="Licheng guidance: 課程諮詢 records, 自傳 and 學習計畫",
             settings=settings or Settings(),
+            idempotency=True,
             event_stream="guidance",
+            streams=("identity",),
+            routers=[
+                audit_router,
+                counseling_router,
+                parameters_router,
+                writings_router,
+            ],
+            consumers=[roster_consumer(durable=ROSTER_DURABLE)],
         )
     )

@@ -1,8 +1,8 @@
 """Events: the envelope, one payload model per event type, subjects and streams.
 
 `licheng.contracts.events.envelope` holds the wire format and the rules for changing events;
-`identity`, `course_outcomes`, `performances` and `exports` hold the payload models of each
-producer. The catalog (`docs/events.md`) is generated from these models by
+`identity`, `course_outcomes`, `performances`, `guidance` and `exports` hold the payload models
+of each producer. The catalog (`docs/events.md`) is generated from these models by
 `licheng.contracts.catalog`.
 """
 
@@ -40,6 +40,13 @@ from licheng.contracts.events.exports import (
     SubmissionFailed,
     SubmissionRequested,
 )
+from licheng.contracts.events.guidance import (
+    CounselingDeleted,
+    CounselingRecordChanged,
+    CounselingRecorded,
+    CounselingUpdated,
+    WritingSaved,
+)
 from licheng.contracts.events.identity import (
     ClassUpserted,
     GrantChanged,
@@ -70,6 +77,10 @@ __all__ = [
     "CadreSnapshot",
     "CertificateChanged",
     "ClassUpserted",
+    "CounselingDeleted",
+    "CounselingRecordChanged",
+    "CounselingRecorded",
+    "CounselingUpdated",
     "CoursesImported",
     "Event",
     "EventEnvelope",
@@ -102,6 +113,7 @@ __all__ = [
     "SubmissionCompleted",
     "SubmissionFailed",
     "SubmissionRequested",
+    "WritingSaved",
     "dead_letter_subject",
     "payload_models",
     "subject_filter",
