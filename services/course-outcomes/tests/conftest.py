@@ -25,8 +25,10 @@ from licheng.testing.services import ServiceApi, running_service
 
 
 class CourseApi(ServiceApi):
+    service_path = "course-outcomes"
+
     def as_roles(self, *roles: str, person_id: uuid.UUID | None = None) -> dict[str, str]:
-        """Headers of someone holding `roles` in the school."""
+        """Headers of someone holding `roles` in the school (no person unless given)."""
         groups = [f"/schools/{self.school}/{r}" for r in roles]
         return self.issuer.headers(person_id=person_id, groups=groups)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from nats.aio.client import Client as NatsClient
-from sqlmodel import select
 
 from licheng.contracts.events import ClassUpserted, PersonUpserted
 from licheng.guidance.app import create_app
@@ -23,20 +22,7 @@ from licheng.testing.services import ServiceApi, running_service
 
 
 class GuidanceApi(ServiceApi):
-    @property
-    def base(self) -> str:
-        """The school's API prefix."""
-        return f"/api/guidance/v1/schools/{self.school}"
-
-    def as_roles(self, *roles: str, person_id: uuid.UUID | None = None) -> dict[str, str]:
-        """Headers of someone holding `roles` in the school."""
-        groups = [f"/schools/{self.school}/{r}" for r in roles]
-        return self.issuer.headers(person_id=person_id or uuid.uuid4(), groups=groups)
-
-    async def count(self, model: Any) -> int:
-        """How many rows of `model` are stored."""
-        async with self.app.state.session_factory() as session:
-            return len((await session.exec(select(model))).all())
+    service_path = "guidance"
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 
 import pytest
 from nats.aio.client import Client as NatsClient
-from sqlmodel import select
 
 from licheng.contracts.events import ClassUpserted, PersonUpserted
 from licheng.kit.events import ensure_streams
@@ -26,20 +25,7 @@ YEAR = 115
 
 
 class PerformancesApi(ServiceApi):
-    @property
-    def base(self) -> str:
-        """The school's API prefix."""
-        return f"/api/performances/v1/schools/{self.school}"
-
-    def as_roles(self, *roles: str, person_id: uuid.UUID | None = None) -> dict[str, str]:
-        """Headers of someone holding `roles` in the school."""
-        groups = [f"/schools/{self.school}/{r}" for r in roles]
-        return self.issuer.headers(person_id=person_id or uuid.uuid4(), groups=groups)
-
-    async def count(self, model: Any) -> int:
-        """How many rows of `model` are stored."""
-        async with self.app.state.session_factory() as session:
-            return len((await session.exec(select(model))).all())
+    service_path = "performances"
 
 
 @pytest.fixture

@@ -162,3 +162,63 @@ def drop_idempotency_request_hash_v2() -> None:
 
     with op.batch_alter_table("idempotency_record") as batch:
         batch.drop_column("request_hash")
+
+
+def create_roster_tables_v1() -> None:
+    """Create the kit's read model of identity (`licheng.kit.roster`): people, classes, roles."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "known_class",
+        sa.Column("school_code", sa.String(length=6), nullable=False),
+        sa.Column("class_code", sa.String(length=20), nullable=False),
+        sa.Column("grade", sa.Integer(), nullable=True),
+        sa.Column("homeroom_person_id", sa.Uuid(), nullable=True),
+        sa.PrimaryKeyConstraint("school_code", "class_code", name=op.f("pk_known_class")),
+    )
+    op.create_index(
+        op.f("ix_known_class_homeroom_person_id"), "known_class", ["homeroom_person_id"]
+    )
+    op.create_table(
+        "known_person",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("school_code", sa.String(length=6), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("student", "staff", name="personkind", native_enum=False, length=10),
+            nullable=False,
+        ),
+        sa.Column("local_no", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("class_code", sa.String(length=20), nullable=True),
+        sa.Column("seat_no", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_known_person")),
+        sa.UniqueConstraint(
+            "school_code", "kind", "local_no", name=op.f("uq_known_person_school_code")
+        ),
+    )
+    op.create_index(op.f("ix_known_person_class_code"), "known_person", ["class_code"])
+    op.create_index(op.f("ix_known_person_school_code"), "known_person", ["school_code"])
+    op.create_table(
+        "known_roles",
+        sa.Column("school_code", sa.String(length=6), nullable=False),
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("roles", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("school_code", "person_id", name=op.f("pk_known_roles")),
+    )
+
+
+def drop_roster_tables_v1() -> None:
+    """Drop the kit's read model of identity."""
+    from alembic import op
+
+    op.drop_table("known_roles")
+    op.drop_index(op.f("ix_known_person_school_code"), table_name="known_person")
+    op.drop_index(op.f("ix_known_person_class_code"), table_name="known_person")
+    op.drop_table("known_person")
+    op.drop_index(op.f("ix_known_class_homeroom_person_id"), table_name="known_class")
+    op.drop_table("known_class")

@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import httpx
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
+from sqlmodel import SQLModel, select
 
 from licheng.contracts.events import EventPayload
 from licheng.testing.apps import SettingsT, running, service_settings
@@ -25,11 +27,29 @@ from licheng.testing.infra import TestInfra
 class ServiceApi:
     """The running service's client and app, the issuer, NATS and the school the test uses."""
 
+    # The service's name in its API paths (`/api/<service_path>/v1/schools/<school>`).
+    service_path: ClassVar[str] = ""
+
     client: httpx.AsyncClient
     app: FastAPI
     issuer: TestIssuer
     nats: NatsClient
     school: str
+
+    @property
+    def base(self) -> str:
+        """The school's API prefix."""
+        return f"/api/{self.service_path}/v1/schools/{self.school}"
+
+    def as_roles(self, *roles: str, person_id: uuid.UUID | None = None) -> dict[str, str]:
+        """Headers of a person (a new one unless given) holding `roles` in the school."""
+        groups = [f"/schools/{self.school}/{r}" for r in roles]
+        return self.issuer.headers(person_id=person_id or uuid.uuid4(), groups=groups)
+
+    async def count(self, model: type[SQLModel]) -> int:
+        """How many rows of `model` are stored."""
+        async with self.app.state.session_factory() as session:
+            return len((await session.exec(select(model))).all())
 
     async def publish(self, payload: EventPayload) -> None:
         """Publish another service's event on NATS, as that service's relay would."""
