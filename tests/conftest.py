@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,11 @@ import pytest
 from licheng.course_outcomes.app import create_app as create_course_outcomes
 from licheng.course_outcomes.cli import MIGRATIONS_DIR as COURSE_MIGRATIONS
 from licheng.course_outcomes.settings import Settings as CourseSettings
+from licheng.exports.app import create_app as create_exports
+from licheng.exports.cli import MIGRATIONS_DIR as EXPORTS_MIGRATIONS
+from licheng.exports.identifiers import IdentityIdentifiers
+from licheng.exports.settings import Settings as ExportsSettings
+from licheng.exports.worker import create_worker_app
 from licheng.gateway.app import create_app as create_gateway
 from licheng.gateway.settings import Settings as GatewaySettings
 from licheng.guidance.app import create_app as create_guidance
@@ -76,6 +82,11 @@ class Campus:
     def guidance(self) -> str:
         """Guidance's school prefix."""
         return f"/api/guidance/v1/schools/{self.school}"
+
+    @property
+    def exports(self) -> str:
+        """Exports' school prefix."""
+        return f"/api/exports/v1/schools/{self.school}"
 
     async def eventually_ok(
         self, call: Callable[[], Awaitable[httpx.Response]], what: str
@@ -156,6 +167,17 @@ class Campus:
         return School(admin=admin, staff=staff, students=students)
 
 
+@dataclass(frozen=True)
+class ServiceTokens:
+    """The exports worker's service token, from the test issuer identity trusts."""
+
+    issuer: TestIssuer
+
+    async def token(self) -> str:
+        """A fresh service-account token."""
+        return self.issuer.token(roles=["service"], azp="licheng-exports")
+
+
 @pytest.fixture
 async def campus(
     infra: TestInfra,
@@ -167,25 +189,37 @@ async def campus(
     course_db = await migrated_database(COURSE_MIGRATIONS, "e2e_course")
     performances_db = await migrated_database(PERFORMANCES_MIGRATIONS, "e2e_performances")
     guidance_db = await migrated_database(GUIDANCE_MIGRATIONS, "e2e_guidance")
-    common = {"infra": infra, "jwks_url": issuer.jwks_url, "issuer": issuer.issuer}
+    exports_db = await migrated_database(EXPORTS_MIGRATIONS, "e2e_exports")
+    common: dict[str, Any] = {"infra": infra, "jwks_url": issuer.jwks_url, "issuer": issuer.issuer}
     identity = create_identity(
         service_settings(IdentitySettings, database_url=identity_db, **common)
-    )  # type: ignore[arg-type]
+    )
     courses = create_course_outcomes(
         service_settings(CourseSettings, database_url=course_db, **common)
-    )  # type: ignore[arg-type]
+    )
     performances = create_performances(
         service_settings(PerformancesSettings, database_url=performances_db, **common)
-    )  # type: ignore[arg-type]
+    )
     guidance = create_guidance(
         service_settings(GuidanceSettings, database_url=guidance_db, **common)
-    )  # type: ignore[arg-type]
+    )
+    exports_settings = service_settings(
+        ExportsSettings, database_url=exports_db, job_ack_wait_seconds=3.0, **common
+    )
+    exports = create_exports(exports_settings)
     async with (
         serving(identity) as identity_url,
         serving(courses) as courses_url,
         serving(performances) as performances_url,
         serving(guidance) as guidance_url,
+        serving(exports) as exports_url,
     ):
+        worker = create_worker_app(
+            exports_settings,
+            identifiers=IdentityIdentifiers(
+                identity_url=identity_url, tokens=ServiceTokens(issuer)
+            ),
+        )
         gateway = create_gateway(
             GatewaySettings(
                 environment="test",
@@ -196,8 +230,9 @@ async def campus(
                     "course-outcomes": courses_url,
                     "performances": performances_url,
                     "guidance": guidance_url,
+                    "exports": exports_url,
                 },
             )
         )
-        async with running(gateway) as client:
+        async with serving(worker), running(gateway) as client:
             yield Campus(gateway=client, issuer=issuer, school=f"{random.randrange(10**6):06d}")

@@ -85,6 +85,9 @@ class ConsumerSpec:
     backoff_seconds: Sequence[float] = field(default=(1.0, 5.0, 30.0, 120.0))
     ack_wait_seconds: float = 30.0
     batch_size: int = 20
+    # True: one message in flight at a time, so events are applied strictly in stream order
+    # (a read model that must know "everything before this event is applied" needs that).
+    ordered: bool = False
 
     @property
     def subjects(self) -> list[str]:
@@ -131,6 +134,7 @@ class ConsumerRunner:
             # One more than ours: we dead-letter on the last delivery ourselves.
             max_deliver=self.spec.max_deliver + 1,
             filter_subjects=self.spec.subjects,
+            max_ack_pending=1 if self.spec.ordered else None,
         )
         await self._js.add_consumer(self.spec.stream, config=config)
 
@@ -157,7 +161,8 @@ class ConsumerRunner:
                     subscription = await self._js.pull_subscribe_bind(
                         self.spec.durable, stream=self.spec.stream
                     )
-                messages = await subscription.fetch(self.spec.batch_size, timeout=1.0)
+                batch = 1 if self.spec.ordered else self.spec.batch_size
+                messages = await subscription.fetch(batch, timeout=1.0)
             except (TimeoutError, NatsTimeoutError):
                 continue
             except asyncio.CancelledError:

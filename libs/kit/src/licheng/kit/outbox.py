@@ -29,6 +29,8 @@ from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 log = structlog.get_logger("licheng.outbox")
 
+RELAY_LOCK_KEY = 0x4C4943_4F5554  # "LICOUT": one relay of a service database publishes at a time
+
 
 class OutboxMessage(SQLModel, table=True):
     """An event waiting to be (or already) published."""
@@ -82,8 +84,12 @@ async def _claim_unpublished(session: AsyncSession, limit: int) -> list[OutboxMe
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        # Several replicas may relay at once; each row goes to exactly one of them.
-        stmt = stmt.with_for_update(skip_locked=True)
+        # Several replicas may run a relay; one at a time publishes (a transaction-scoped
+        # advisory lock), so events leave strictly in outbox order: consumers and the roster
+        # saga's high-water mark rely on that.
+        if not await session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))):
+            return []
+        stmt = stmt.with_for_update()
     return list((await session.exec(stmt)).all())
 
 

@@ -35,7 +35,9 @@ from licheng.kit.storage import ObjectStorage
 
 log = structlog.get_logger("licheng.service")
 
-StartupHook = Callable[[FastAPI], Awaitable[None]]
+StopHook = Callable[[], Awaitable[None]]
+StartupHook = Callable[[FastAPI], Awaitable[StopHook | None]]
+"""Runs once everything is wired; may answer how to stop what it started (run at shutdown)."""
 
 
 @dataclass
@@ -150,7 +152,9 @@ async def _runtime(app: FastAPI, definition: ServiceDefinition) -> AsyncIterator
             runners.append(runner)
         app.state.consumers = runners
         for hook in definition.on_startup:
-            await hook(app)
+            stop = await hook(app)
+            if stop is not None:
+                stack.push_async_callback(stop)
         app.state.readiness_checks = {
             "database": database_check(engine),
             "nats": nats_check(nc),

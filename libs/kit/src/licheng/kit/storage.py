@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO, cast
 
@@ -345,6 +346,12 @@ class ObjectStorage:
         """Check and store a stream; raise (storing nothing) when it breaks the policy."""
         async with self.receive(chunks, policy=policy, claimed=claimed) as upload:
             return await self.put(upload, bucket=bucket, key_for=key_for)
+
+    async def put_file(self, *, bucket: str, key: str, path: Path, content_type: str) -> None:
+        """Store a file from local disk (streamed in parts; for generated packages)."""
+        await asyncio.to_thread(
+            self.client.fput_object, bucket, key, str(path), content_type=content_type
+        )
 
     async def presigned_get(
         self, *, bucket: str, key: str, expires: timedelta = timedelta(minutes=5)

@@ -1,49 +1,64 @@
 """The exports worker: a separate process taking export jobs off the `EXPORT_JOBS` work queue.
 
-It scales apart from the API during export windows. Each job type registers its handler in
-`JOB_HANDLERS`; a job nobody knows how to run is dead-lettered, never silently dropped.
+It scales apart from the API during export windows: run as many copies as the backlog needs;
+each job goes to one of them, and a job whose worker dies goes to another (jobs/runner.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from fastapi import FastAPI
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import STREAMS, Event, EventPayload
+from licheng.exports.identifiers import IdentityIdentifiers
+from licheng.exports.jobs.execute import JobContext
+from licheng.exports.jobs.runner import JobRunner
+from licheng.exports.rosters.build import IdentifierSource
 from licheng.exports.settings import Settings
-from licheng.kit.inbox import ConsumerSpec
-from licheng.kit.service import ServiceDefinition, create_service_app
-
-JobHandler = Callable[[AsyncSession, Event[Any]], Awaitable[None]]
-
-# Filled by the export job types (roster workbooks, attachment ZIPs, pre-check reports): each
-# job type is a payload model in licheng.contracts. A job of a type with no handler here is
-# poison (dead-lettered at once), never silently dropped.
-JOB_HANDLERS: dict[type[EventPayload], JobHandler] = {}
-
-WORKER_DURABLE = "exports-worker"
+from licheng.kit.service import ServiceDefinition, StopHook, create_service_app
+from licheng.kit.service_tokens import ClientCredentials
 
 
-def create_worker_app(settings: Settings | None = None) -> FastAPI:
-    """Build the worker process (health and metrics over HTTP, jobs over NATS)."""
+def create_worker_app(
+    settings: Settings | None = None, *, identifiers: IdentifierSource | None = None
+) -> FastAPI:
+    """Build the worker process (health and metrics over HTTP, jobs over NATS).
+
+    `identifiers` defaults to identity's internal endpoint with our client credentials.
+    """
+    settings = settings or Settings()
+
+    async def start_runner(app: FastAPI) -> StopHook:
+        source = identifiers or IdentityIdentifiers(
+            identity_url=settings.identity_url,
+            tokens=ClientCredentials(
+                token_url=settings.token_url,
+                client_id=settings.client_id,
+                client_secret=settings.client_secret,
+            ),
+        )
+        runner = JobRunner(
+            context=JobContext(
+                session_factory=app.state.session_factory,
+                storage=app.state.storage,
+                uploads_bucket=settings.uploads_bucket,
+                exports_bucket=settings.exports_bucket,
+                identifiers=source,
+            ),
+            jetstream=app.state.jetstream,
+            ack_wait_seconds=settings.job_ack_wait_seconds,
+            max_attempts=settings.job_max_attempts,
+        )
+        await runner.ensure_consumer()
+        runner.start()
+
+        return runner.stop
+
     return create_service_app(
         ServiceDefinition(
             name="exports_worker",
             title="Licheng exports worker",
-            settings=settings or Settings(),
+            settings=settings,
             event_stream="exports",
             streams=("export_jobs",),
-            consumers=[
-                ConsumerSpec(
-                    durable=WORKER_DURABLE,
-                    stream=STREAMS["export_jobs"].name,
-                    filter_subjects=STREAMS["export_jobs"].subjects,
-                    handlers=JOB_HANDLERS,
-                    ack_wait_seconds=300.0,
-                )
-            ],
+            on_startup=[start_runner],
         )
     )

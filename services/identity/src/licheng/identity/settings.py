@@ -7,7 +7,7 @@ import binascii
 from pathlib import Path
 from typing import Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from licheng.kit.settings import RELAXED_ENVIRONMENTS, ServiceSettings
@@ -39,6 +39,12 @@ class Settings(ServiceSettings):
     # Unset = on in development and test, off elsewhere; turning it on elsewhere is refused.
     dev_issuer_enabled: bool | None = None
     dev_password: str = "demo"  # noqa: S105  (development sign-in only; off in production)
+    # Service accounts the development issuer knows (client id -> secret), standing in for
+    # Keycloak's confidential clients: `POST …/dev-auth/service-token`. Never consulted outside
+    # development and test, where the issuer itself is refused.
+    dev_service_clients: dict[str, SecretStr] = Field(
+        default_factory=lambda: {"licheng-exports": SecretStr("licheng-dev-service-secret")}
+    )
     # Where the development issuer keeps its signing key, so tokens survive a restart
     # (unset: a new key at every start). Development and test only.
     dev_issuer_key_file: Path | None = None

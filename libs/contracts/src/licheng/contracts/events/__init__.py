@@ -36,6 +36,7 @@ from licheng.contracts.events.envelope import (
     subject_filter_of,
 )
 from licheng.contracts.events.exports import (
+    ExportJobQueued,
     SubmissionCompleted,
     SubmissionFailed,
     SubmissionRequested,
@@ -85,6 +86,7 @@ __all__ = [
     "Event",
     "EventEnvelope",
     "EventPayload",
+    "ExportJobQueued",
     "GrantChanged",
     "OutcomeCertified",
     "OutcomeCreated",

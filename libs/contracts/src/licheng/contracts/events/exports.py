@@ -40,3 +40,13 @@ class SubmissionFailed(EventPayload):
     academic_year: int
     semester: int
     reason: str
+
+
+class ExportJobQueued(EventPayload):
+    event_type: ClassVar[str] = "export_jobs.job.queued"
+    summary: ClassVar[str] = (
+        "A job for the exports workers (on the EXPORT_JOBS work queue): build a 名冊 or run a 預檢."
+    )
+
+    job_id: uuid.UUID
+    kind: str = Field(description="roster | precheck")

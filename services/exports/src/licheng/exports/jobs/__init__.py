@@ -1,0 +1,1 @@
+"""Export jobs: queued on the `EXPORT_JOBS` work queue, run by the worker processes."""

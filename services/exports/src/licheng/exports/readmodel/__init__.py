@@ -1,0 +1,1 @@
+"""The exports read model: what the rosters will hold, built only from the owners' events."""
