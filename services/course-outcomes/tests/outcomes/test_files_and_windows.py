@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import select
 
 from licheng.course_outcomes.models import OutcomeFile
+from licheng.kit.timeutil import TAIPEI
 
 
 async def test_windows_files_and_ownership_are_enforced(term: Any) -> None:
@@ -61,7 +62,7 @@ async def test_windows_files_and_ownership_are_enforced(term: Any) -> None:
     )
     assert closed.status_code == 409
     assert closed.json()["error"] == "window_closed"
-    assert past.date().isoformat() in closed.json()["message"]
+    assert past.astimezone(TAIPEI).date().isoformat() in closed.json()["message"]
 
 
 async def test_a_refused_reupload_of_a_certified_outcome_never_reaches_s3(term: Any) -> None:

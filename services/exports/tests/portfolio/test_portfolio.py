@@ -11,25 +11,16 @@ import struct
 import uuid
 import zipfile
 import zlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from nats.aio.client import Client as NatsClient
 from weasyprint import HTML  # type: ignore[import-untyped]
 
-from licheng.exports.cli import MIGRATIONS_DIR
 from licheng.exports.models import CertificateRow, OutcomeRow, PerformanceRow
-from licheng.exports.portfolio.router import router as portfolio_router
-from licheng.exports.settings import Settings
 from licheng.kit.roster import KnownPerson, PersonKind
-from licheng.kit.service import ServiceDefinition, create_service_app
 from licheng.kit.storage import MIB, FileKind, KeyFor, ObjectStorage, UploadPolicy, iter_bytes
-from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
-from licheng.testing.infra import TestInfra
-from licheng.testing.services import ServiceApi, running_service
+from licheng.testing.services import ServiceApi
 
 POLICY = UploadPolicy({FileKind.PDF: MIB, FileKind.PNG: MIB})
 PATH = "/me/portfolio"
@@ -54,48 +45,11 @@ PNG = _png()
 PDF: bytes = HTML(string="<p>獎狀 certificate</p>").write_pdf()
 
 
-class ExportsApi(ServiceApi):
-    service_path = "exports"
-
-
-def _portfolio_app(settings: Settings) -> FastAPI:
-    """The exports service's runtime (database, NATS, storage) serving the portfolio route."""
-    return create_service_app(
-        ServiceDefinition(
-            name="exports",
-            title="Licheng exports (portfolio)",
-            settings=settings,
-            event_stream="exports",
-            routers=[portfolio_router],
-        )
-    )
-
-
-@pytest.fixture
-async def exports_api(
-    infra: TestInfra,
-    migrated_database: MigratedDatabaseFactory,
-    issuer: TestIssuer,
-    nats_client: NatsClient,
-) -> AsyncIterator[ExportsApi]:
-    url = await migrated_database(MIGRATIONS_DIR, "exports")
-    async with running_service(
-        ExportsApi,
-        _portfolio_app,
-        Settings,
-        database_url=url,
-        infra=infra,
-        issuer=issuer,
-        nats_client=nats_client,
-    ) as api:
-        yield api
-
-
 @dataclass
 class Seeded:
     """The read model of a school with students 110001 (林同學) and 110002 (吳同學)."""
 
-    api: ExportsApi
+    api: ServiceApi
     students: dict[str, uuid.UUID]
 
     def student(self, student_no: str = "110001") -> dict[str, str]:
@@ -146,7 +100,7 @@ class Seeded:
 
 
 @pytest.fixture
-async def seeded(exports_api: ExportsApi) -> Seeded:
+async def seeded(exports_api: ServiceApi) -> Seeded:
     students = {"110001": uuid.uuid4(), "110002": uuid.uuid4()}
     seeded = Seeded(api=exports_api, students=students)
     await seeded.add(

@@ -8,6 +8,7 @@ from typing import Any
 
 from licheng.contracts.events import SubmissionRequested
 from licheng.contracts.rosters import RosterCode
+from licheng.kit.timeutil import TAIPEI
 from licheng.performances.models import Performance
 
 from .conftest import YEAR, Filling
@@ -32,7 +33,7 @@ async def test_outside_the_fill_window_nothing_changes(school: Any) -> None:
         refused = await filling.client.request(method, url, json=body, headers=filling.student())
         assert refused.status_code == 409, method
         assert refused.json()["error"] == "window_closed"
-        assert past.date().isoformat() in refused.json()["message"]
+        assert past.astimezone(TAIPEI).date().isoformat() in refused.json()["message"]
     assert await filling.api.count(Performance) == 1
     read = await filling.client.get(url, headers=filling.student())
     assert read.json()["brief"] == created["brief"]

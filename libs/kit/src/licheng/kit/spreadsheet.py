@@ -45,6 +45,10 @@ from licheng.kit.tabular.guard import in_worker
 from licheng.kit.timeutil import TAIPEI, utcnow
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "xlsx 活頁簿（全部資料列，不分頁）", "content": {XLSX_MEDIA_TYPE: {}}}
+}
+"""The OpenAPI `responses` of a route answering a workbook download."""
 
 CellValue = str | int | float | Decimal | bool | date | datetime | None
 """What a report cell may hold; dates and datetimes are written as 民國 text."""

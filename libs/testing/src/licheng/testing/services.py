@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 from fastapi import FastAPI
@@ -77,14 +77,17 @@ async def running_service(
     infra: TestInfra,
     issuer: TestIssuer,
     nats_client: NatsClient,
+    **overrides: Any,
 ) -> AsyncIterator[ApiT]:
-    """The service's app on `database_url` (already migrated), running, for a random school."""
+    """The service's app on `database_url` (already migrated), running, for a random school;
+    `overrides` are further settings."""
     settings = service_settings(
         settings_class,
         infra=infra,
         database_url=database_url,
         jwks_url=issuer.jwks_url,
         issuer=issuer.issuer,
+        **overrides,
     )
     app = create_app(settings)
     async with running(app) as client:

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import StreamingResponse
 
 from licheng.contracts.rosters import ROSTER_TITLES, RosterCode
 from licheng.exports.submissions import repository, service
@@ -31,7 +32,7 @@ from licheng.exports.submissions.schemas import (
 )
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
-from licheng.kit.spreadsheet import Download, TemporaryFileResponse, xlsx_download
+from licheng.kit.spreadsheet import XLSX_ANSWER, Download, TemporaryFileResponse, xlsx_download
 from licheng.kit.storage import ObjectStorage
 from licheng.kit.timeutil import utcnow
 
@@ -141,7 +142,8 @@ async def read_precheck(job_id: uuid.UUID, grant: Submitter, session: SessionDep
 
 @router.get(
     "/prechecks/{job_id}/problems.xlsx",
-    response_class=TemporaryFileResponse,
+    response_class=StreamingResponse,
+    responses=XLSX_ANSWER,
     summary="預檢結果（Excel）",
 )
 async def download_precheck(

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +27,7 @@ from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, Paging, page_of
 from licheng.kit.settings import ServiceSettings
-from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, TemporaryFileResponse
+from licheng.kit.spreadsheet import XLSX_ANSWER, TemporaryFileResponse
 from licheng.kit.storage import ObjectStorage
 from licheng.kit.versioning import ExpectedVersion
 
@@ -38,9 +38,6 @@ router = APIRouter(
 )
 CHUNK = 64 * 1024
 LINK_SECONDS = 300
-XLSX_ANSWER: dict[int | str, dict[str, Any]] = {
-    200: {"description": "xlsx 活頁簿（全部資料列，不分頁）", "content": {XLSX_MEDIA_TYPE: {}}}
-}
 
 
 def _date(name: str, value: str | None) -> date | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -19,7 +19,7 @@ from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, Paging, page_of
 from licheng.kit.roster import visible_classes
-from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, TemporaryFileResponse
+from licheng.kit.spreadsheet import XLSX_ANSWER, TemporaryFileResponse
 from licheng.performances.auth import StatusViewer, reads_school_wide
 from licheng.performances.models import Category
 from licheng.performances.params import YearQuery
@@ -36,10 +36,6 @@ router = APIRouter(
     tags=["status"],
     responses=error_responses(),
 )
-
-XLSX_ANSWER: dict[int | str, dict[str, Any]] = {
-    200: {"description": "xlsx 活頁簿（全部資料列，不分頁）", "content": {XLSX_MEDIA_TYPE: {}}}
-}
 
 GradeQuery = Annotated[int | None, Query(ge=1, le=3, description="年級")]
 ClassCodeQuery = Annotated[str | None, Query(min_length=1, max_length=20, description="班級代碼")]
