@@ -7,12 +7,14 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from licheng.course_outcomes.app import create_app as create_course_outcomes
 from licheng.course_outcomes.cli import MIGRATIONS_DIR as COURSE_MIGRATIONS
@@ -33,9 +35,14 @@ from licheng.identity.settings import Settings as IdentitySettings
 from licheng.performances.app import create_app as create_performances
 from licheng.performances.cli import MIGRATIONS_DIR as PERFORMANCES_MIGRATIONS
 from licheng.performances.settings import Settings as PerformancesSettings
-from licheng.testing.apps import running, service_settings, serving
+from licheng.testing.apps import service_settings, serving
 from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.testing.infra import TestInfra
+from licheng.testing.servers import free_port
+from licheng.web.app import create_app as create_web
+from licheng.web.auth.identity import session_from_tokens
+from licheng.web.sessions import COOKIE
+from licheng.web.settings import Settings as WebSettings
 
 TERM = {"academic_year": 115, "semester": 1}
 
@@ -56,6 +63,30 @@ class Campus:
     gateway: httpx.AsyncClient
     issuer: TestIssuer
     school: str
+    web: FastAPI
+
+    @asynccontextmanager
+    async def portal(
+        self, person_id: str | None, *roles: str, district: bool = False
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        """A browser-like client of the portal, signed in as a person holding `roles` (and,
+        with `district`, the district operator's group); the session is stored as the
+        sign-in callback would store it."""
+        groups = [f"/schools/{self.school}/{r}" for r in roles]
+        token = self.issuer.token(
+            person_id=uuid.UUID(person_id) if person_id else None,
+            groups=[*groups, "/district/operators"] if district else groups,
+            lifetime_seconds=3600,
+        )
+        session = await session_from_tokens(
+            self.web.state.token_verifier, {"access_token": token, "expires_in": 3600}
+        )
+        await self.web.state.sessions.save(session)
+        async with httpx.AsyncClient(
+            base_url=str(self.gateway.base_url), cookies={COOKIE: session.id}, timeout=30
+        ) as client:
+            client.headers["x-csrf-token"] = session.csrf
+            yield client
 
     def as_(self, person_id: str | None, *roles: str) -> dict[str, str]:
         """Headers of a person holding `roles` in the school."""
@@ -220,11 +251,24 @@ async def campus(
                 identity_url=identity_url, tokens=ServiceTokens(issuer)
             ),
         )
+        gateway_port, web_port = free_port(), free_port()
+        gateway_url = f"http://127.0.0.1:{gateway_port}"
+        web = create_web(
+            WebSettings(
+                environment="test",
+                gateway_url=gateway_url,
+                public_url=gateway_url,
+                jwks_url=issuer.jwks_url,
+                jwt_issuer=issuer.issuer,
+                nats_url=infra.nats_url,
+            )
+        )
         gateway = create_gateway(
             GatewaySettings(
                 environment="test",
                 jwks_url=issuer.jwks_url,
                 jwt_issuer=issuer.issuer,
+                portal_url=f"http://127.0.0.1:{web_port}",
                 upstreams={
                     "identity": identity_url,
                     "course-outcomes": courses_url,
@@ -234,5 +278,15 @@ async def campus(
                 },
             )
         )
-        async with serving(worker), running(gateway) as client:
-            yield Campus(gateway=client, issuer=issuer, school=f"{random.randrange(10**6):06d}")
+        async with (
+            serving(worker),
+            serving(web, web_port),
+            serving(gateway, gateway_port),
+            httpx.AsyncClient(base_url=gateway_url, timeout=30) as client,
+        ):
+            yield Campus(
+                gateway=client,
+                issuer=issuer,
+                school=f"{random.randrange(10**6):06d}",
+                web=web,
+            )

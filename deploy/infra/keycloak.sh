@@ -102,17 +102,38 @@ kc_prepare_home() {
     mkdir -p "$home/data/import"
 }
 
-# Copy the realm into data/import. --import-realm skips realms that already exist, so when the
-# realm file changed since the last import (or LICHENG_KEYCLOAK_RESET=1) drop the dev DB.
-kc_stage_realm() {
-    local data sum staged old=""
-    data=$(data_dir keycloak)
+# The realm as Keycloak imports it (the realm file composed with the development overlay).
+kc_compose_realm() {
     [[ -f $LICHENG_KEYCLOAK_REALM_FILE ]] || die "keycloak: realm file $LICHENG_KEYCLOAK_REALM_FILE not found"
-    staged=$(mktemp)
     python3 "$REPO_ROOT/deploy/keycloak/compose_realm.py" "$LICHENG_KEYCLOAK_REALM_FILE" \
-        "$LICHENG_KEYCLOAK_DEV_OVERLAY" >"$staged" || die "keycloak: could not compose the realm"
+        "$LICHENG_KEYCLOAK_DEV_OVERLAY" >"$1" || die "keycloak: could not compose the realm"
+}
+
+kc_imported_sum() {
+    local file
+    file="$(data_dir keycloak)/.licheng-realm.sha256"
+    if [[ -f $file ]]; then cat "$file"; fi
+}
+
+# Is the running Keycloak's realm the one the realm file and overlay compose to now?
+kc_realm_current() {
+    local staged sum
+    staged=$(mktemp)
+    kc_compose_realm "$staged"
     sum=$(sha256sum "$staged" | cut -d' ' -f1)
-    [[ -f $data/.licheng-realm.sha256 ]] && old=$(<"$data/.licheng-realm.sha256")
+    rm -f "$staged"
+    [[ $sum == "$(kc_imported_sum)" ]]
+}
+
+# Copy the realm into data/import. --import-realm skips realms that already exist, so when the
+# composed realm changed since the last import (or LICHENG_KEYCLOAK_RESET=1) drop the dev DB.
+kc_stage_realm() {
+    local data sum staged old
+    data=$(data_dir keycloak)
+    staged=$(mktemp)
+    kc_compose_realm "$staged"
+    sum=$(sha256sum "$staged" | cut -d' ' -f1)
+    old=$(kc_imported_sum)
     if [[ -d $data/h2 ]]; then
         if [[ $LICHENG_KEYCLOAK_RESET == 1 ]]; then
             log "keycloak: LICHENG_KEYCLOAK_RESET=1: dropping dev database $data/h2"
@@ -210,6 +231,13 @@ kc_start_with() {
 keycloak_up() {
     local pid logf t0 jh rc tried=0
     logf=$(log_file keycloak)
+    # A running Keycloak keeps the realm it imported: when the realm file or the development
+    # overlay changed since, stop it so the start below re-imports (kc_stage_realm drops the DB).
+    if pid=$(running_pid keycloak "$(kc_pattern)" java) && ! kc_realm_current; then
+        log "keycloak: the composed realm changed since pid $pid imported it: restarting to re-import"
+        stop_pid keycloak "$pid"
+        rm -f "$(pid_file keycloak)"
+    fi
     if pid=$(running_pid keycloak "$(kc_pattern)" java); then
         if wait_until "$LICHENG_KEYCLOAK_START_TIMEOUT" "$pid" "keycloak readiness" kc_healthy; then
             log "keycloak: already running (pid $pid) on $(kc_url), issuer $(kc_issuer)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -308,11 +309,31 @@ def test_a_full_term_restart_and_rerun_through_the_embedded_stack(runner: Runner
     ready = httpx.get(f"{gateway}/readyz", timeout=5)
     assert ready.status_code == 200, ready.text
     assert "學習歷程檔案" in httpx.get(f"{gateway}/", timeout=5).text
+    _portal_sign_in(gateway)
     gw = Gateway(gateway)
     try:
         _term_restart_and_rerun(runner, gw)
     finally:
         gw.http.close()
+
+
+def _portal_sign_in(gateway: str) -> None:
+    """A newcomer signs in to the portal with a demo account and sees the student's pages."""
+    with httpx.Client(base_url=gateway, timeout=10) as browser:
+        form = browser.get("/auth/login", params={"next": "/student/outcomes"})
+        assert form.status_code == 200, form.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None, form.text
+        signed_in = browser.post(
+            "/auth/login",
+            data={"username": f"{SCHOOL}-s-110001", "password": "demo",
+                  "csrf_token": token.group(1), "next": "/student/outcomes"},
+        )  # fmt: skip
+        assert signed_in.status_code == 303, signed_in.text
+        assert signed_in.headers["location"] == "/student/outcomes"
+        page = browser.get("/student/outcomes")
+        assert page.status_code == 200, page.text
+        assert "我的課程學習成果" in page.text
 
 
 def _term_restart_and_rerun(runner: Runner, gw: Gateway) -> None:

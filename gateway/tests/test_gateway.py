@@ -19,6 +19,7 @@ from licheng.testing.fixtures import MigratedDatabaseFactory, TestIssuer
 from licheng.testing.infra import TestInfra
 from licheng.testing.servers import free_port
 from licheng.web.app import create_app as create_portal
+from licheng.web.settings import Settings as PortalSettings
 
 
 @dataclass
@@ -41,7 +42,11 @@ async def stack(
             issuer=issuer.issuer,
         )
     )
-    async with serving(identity) as identity_url, serving(create_portal()) as portal_url:
+    portal = create_portal(
+        PortalSettings(environment="test", nats_url=infra.nats_url, jwks_url=issuer.jwks_url,
+                       jwt_issuer=issuer.issuer)
+    )  # fmt: skip
+    async with serving(identity) as identity_url, serving(portal) as portal_url:
         settings = GatewaySettings(
             environment="test",
             upstreams={"identity": identity_url, "guidance": f"http://127.0.0.1:{free_port()}"},

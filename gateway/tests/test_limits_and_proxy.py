@@ -480,9 +480,14 @@ async def test_rate_limit_is_per_token_subject(edge: Edge, issuer: TestIssuer) -
 
 
 async def test_anonymous_callers_are_limited_per_address(edge: Edge, issuer: TestIssuer) -> None:
-    settings = gateway_settings(issuer, edge.recorder_url, anonymous_rate_limit="3/minute")
+    settings = gateway_settings(
+        issuer, edge.recorder_url, anonymous_rate_limit="3/minute", portal_rate_limit="3/minute"
+    )
     async with gateway_in_process(settings) as client_from:
         first, second = await client_from("203.0.113.7"), await client_from("203.0.113.8")
+        for _ in range(3):
+            api = await first.get("/api/recorder/v1/me", headers={"authorization": "Bearer x.y.z"})
+            assert api.status_code == 401
         for n in range(3):
             response = await first.get("/", headers={"x-forwarded-for": f"192.0.2.{n}"})
             assert response.status_code == 200
@@ -510,7 +515,7 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_counts_alone(
     edge: Edge, issuer: TestIssuer
 ) -> None:
     settings = gateway_settings(
-        issuer, edge.recorder_url, anonymous_rate_limit="2/minute", trusted_proxy_hops=1
+        issuer, edge.recorder_url, portal_rate_limit="2/minute", trusted_proxy_hops=1
     )
     async with gateway_in_process(settings) as client_from:
         proxy = await client_from("10.0.0.2")
@@ -545,3 +550,32 @@ async def test_sign_in_paths_have_a_stricter_limit(edge: Edge, issuer: TestIssue
         )
         # The rest of the anonymous allowance is untouched.
         assert (await client.get("/")).status_code == 200
+
+
+async def test_a_whole_school_behind_one_address_reaches_the_portal(
+    edge: Edge, issuer: TestIssuer
+) -> None:
+    settings = gateway_settings(
+        issuer,
+        edge.recorder_url,
+        portal_rate_limit="20/minute",
+        portal_session_rate_limit="3/minute",
+    )
+    async with gateway_in_process(settings) as client_from:
+        school = await client_from("203.0.113.30")
+        # Static assets are never counted.
+        for _ in range(30):
+            assert (await school.get("/static/portal.css")).status_code == 200
+        # Signed-in pages count per session: one student's clicks never hold back another's.
+        for student in range(10):
+            cookie = {"cookie": f"licheng_session=session-{student}"}
+            for _ in range(3):
+                page = await school.get("/student/outcomes", headers=cookie)
+                assert page.status_code == 200, page.text
+            assert_rate_limited(
+                await school.get("/student/outcomes", headers=cookie), window_seconds=60
+            )
+        # Pages before sign-in share the school's per-address allowance.
+        for _ in range(20):
+            assert (await school.get("/auth/login")).status_code == 200
+        assert_rate_limited(await school.get("/auth/login"), window_seconds=60)

@@ -43,6 +43,9 @@ def _upstream_check(client: httpx.AsyncClient, base_url: str) -> ReadinessCheck:
     return check
 
 
+STATIC_PREFIX = "static/"
+
+
 def _with_quota(response: Response, quota: Quota | None) -> Response:
     if quota is not None:
         response.headers.update(quota.headers())
@@ -76,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 authenticated=settings.rate_limit,
                 anonymous=settings.anonymous_rate_limit,
                 sign_in=settings.sign_in_rate_limit,
+                portal=settings.portal_rate_limit,
+                portal_session=settings.portal_session_rate_limit,
                 sign_in_paths=settings.sign_in_paths,
             )
             upstreams = {**settings.upstreams, "portal": settings.portal_url}
@@ -117,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             trusted_proxy_hops=settings.trusted_proxy_hops,
         )
         rate_limiter: RateLimiter = request.app.state.rate_limiter
-        return caller, await rate_limiter.hit(request.url.path, caller)
+        session = request.cookies.get(settings.portal_session_cookie)
+        return caller, await rate_limiter.hit(request.url.path, caller, portal_session=session)
 
     async def to_upstream(request: Request, base_url: str, service: str) -> Response:
         return await forward(
@@ -156,6 +162,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "HEAD"], include_in_schema=False)
     async def to_portal(request: Request, path: str) -> Response:
+        if path.startswith(STATIC_PREFIX) and request.method in ("GET", "HEAD"):
+            # Stylesheets and scripts are not counted against people.
+            reject_dot_segments(request.url.path)
+            return await to_upstream(request, settings.portal_url, "portal")
         _, quota = await admit(request)
         return _with_quota(await to_upstream(request, settings.portal_url, "portal"), quota)
 

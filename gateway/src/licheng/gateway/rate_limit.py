@@ -1,13 +1,16 @@
 """Per-client rate limits with the `limits` library (moving window), answered with 429.
 
 A caller with a valid token is counted by its subject, anyone else by client address; sign-in
-paths have a stricter limit of their own, per address. The moving window (rather than the
+paths have a stricter limit of their own, per address. The portal's pages have limits of their
+own: per portal session once signed in, else per address with an allowance sized for a whole
+school behind one NAT address; its static assets are not counted. The moving window (rather than the
 cheaper sliding-window counter) makes `Retry-After` exact: the moment the oldest hit leaves the
 window.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Sequence
@@ -67,23 +70,36 @@ class RateLimiter:
         anonymous: str,
         sign_in: str,
         sign_in_paths: Sequence[str],
+        portal: str = "3000/minute",
+        portal_session: str = "300/minute",
     ) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
         self._authenticated = limits.parse(authenticated)
         self._anonymous = limits.parse(anonymous)
         self._sign_in = limits.parse(sign_in)
         self._sign_in_paths = tuple(sign_in_paths)
+        self._portal = limits.parse(portal)
+        self._portal_session = limits.parse(portal_session)
 
-    def _rule(self, path: str, caller: Caller) -> tuple[limits.RateLimitItem, tuple[str, ...]]:
+    def _rule(
+        self, path: str, caller: Caller, portal_session: str | None
+    ) -> tuple[limits.RateLimitItem, tuple[str, ...]]:
+        if not path.startswith("/api/"):
+            if portal_session:
+                digest = hashlib.sha256(portal_session.encode()).hexdigest()[:32]
+                return self._portal_session, (KEY_PREFIX, "portal-session", digest)
+            return self._portal, (KEY_PREFIX, "portal", caller.address)
         if path.startswith(self._sign_in_paths):
             return self._sign_in, (KEY_PREFIX, "sign-in", caller.address)
         if caller.subject is not None:
             return self._authenticated, (KEY_PREFIX, "subject", caller.subject)
         return self._anonymous, (KEY_PREFIX, "address", caller.address)
 
-    async def hit(self, path: str, caller: Caller) -> Quota | None:
+    async def hit(
+        self, path: str, caller: Caller, *, portal_session: str | None = None
+    ) -> Quota | None:
         """Count the request; None when the store cannot answer (the request goes through)."""
-        item, identifiers = self._rule(path, caller)
+        item, identifiers = self._rule(path, caller, portal_session)
         try:
             allowed = await self._limiter.hit(item, *identifiers)
             stats = await self._limiter.get_window_stats(item, *identifiers)

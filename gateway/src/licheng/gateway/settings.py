@@ -42,6 +42,12 @@ class Settings(ServiceSettings):
     rate_limit: str = "600/minute"
     # ...else per client address.
     anonymous_rate_limit: str = "120/minute"
+    # The portal's pages before sign-in, per client address: sized for a whole school behind
+    # one NAT address (300 students opening the portal before a deadline)...
+    portal_rate_limit: str = "3000/minute"
+    # ...and, once signed in, per portal session (the session cookie). Static assets are free.
+    portal_session_rate_limit: str = "300/minute"
+    portal_session_cookie: str = "licheng_session"
     # Sign-in is limited per client address, harder, to slow down guessing.
     sign_in_rate_limit: str = "20/minute"
     sign_in_paths: tuple[str, ...] = ("/api/identity/v1/dev-auth/",)
@@ -55,7 +61,13 @@ class Settings(ServiceSettings):
     max_body_bytes: int = 1 * MIB
     body_limits: dict[str, int] = DEFAULT_BODY_LIMITS
 
-    @field_validator("rate_limit", "anonymous_rate_limit", "sign_in_rate_limit")
+    @field_validator(
+        "rate_limit",
+        "anonymous_rate_limit",
+        "sign_in_rate_limit",
+        "portal_rate_limit",
+        "portal_session_rate_limit",
+    )
     @classmethod
     def _parsable_rate_limit(cls, value: str) -> str:
         limits.parse(value)  # raises ValueError, refusing start-up on a typo

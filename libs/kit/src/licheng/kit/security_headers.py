@@ -28,8 +28,9 @@ COMMON = {
 class SecurityHeadersMiddleware:
     """Adds the security headers to every HTTP answer that does not set them itself."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, page_policy: str = PAGE_POLICY) -> None:
         self.app = app
+        self.page_policy = page_policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,7 +44,9 @@ class SecurityHeadersMiddleware:
                 for name, value in COMMON.items():
                     headers.setdefault(name, value)
                 html = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault("content-security-policy", PAGE_POLICY if html else API_POLICY)
+                headers.setdefault(
+                    "content-security-policy", self.page_policy if html else API_POLICY
+                )
                 if api and not html:
                     headers.setdefault("cache-control", "no-store")
             await send(message)

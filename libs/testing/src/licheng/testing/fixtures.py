@@ -6,6 +6,9 @@ generated once for PostgreSQL and once for SQLite, with the engine in its id
 that cannot run on SQLite says so with `@pytest.mark.postgresql_only(reason=…)`; it is then
 generated for PostgreSQL only and listed with its reason at the end of the run.
 
+Browser tests get `browser` (Debian's Chromium, one per test process), `open_page` (a page in a
+context of its own, desktop or phone) and `screenshot_dir`; see `licheng.testing.browser`.
+
 Every test fails when a process logged an error-level event during it (an unhandled
 exception, a 500) unless the test names that event in `@pytest.mark.expected_errors(…)`.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -26,11 +30,13 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
+from playwright.async_api import Browser, Page
 
 from licheng.kit.logging import configure_logging, watch_errors
 from licheng.kit.migrations import upgrade_to_head_async
 from licheng.kit.storage import ObjectStorage
 from licheng.kit.tokens import RsaSigner
+from licheng.testing.browser import PageOpener, chromium_browser, new_page
 from licheng.testing.databases import create_database, drop_database
 from licheng.testing.infra import TestInfra, load_infra
 from licheng.testing.servers import JsonHttpServer, NatsServerProcess
@@ -266,6 +272,41 @@ async def keycloak_http(infra: TestInfra) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the real Keycloak."""
     async with httpx.AsyncClient(base_url=infra.keycloak_url, timeout=30.0) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, one per test process (`licheng.testing.browser`)."""
+    async with chromium_browser() as launched:
+        yield launched
+
+
+@pytest.fixture
+async def open_page(browser: Browser) -> AsyncIterator[PageOpener]:
+    """`await open_page(url, phone=False)`: a page in a context of its own, at `url` (when given)
+    at desktop or phone size; every context opened is closed after the test."""
+    pages: list[Page] = []
+
+    async def opener(url: str | None = None, *, phone: bool = False) -> Page:
+        page = await new_page(browser, phone=phone)
+        pages.append(page)
+        if url is not None:
+            await page.goto(url)
+        return page
+
+    yield opener
+    for page in pages:
+        await page.context.close()
+
+
+@pytest.fixture
+def screenshot_dir(request: pytest.FixtureRequest) -> Path:
+    """`var/test-output/screenshots/<test id>/` (gitignored), emptied when the test starts."""
+    name = re.sub(r"[^\w.\-\[\]]+", "_", request.node.nodeid).strip("_")
+    folder = request.config.rootpath / "var" / "test-output" / "screenshots" / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 class _StdlibErrors(logging.Handler):

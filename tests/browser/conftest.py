@@ -1,0 +1,207 @@
+"""A school signed in through Keycloak: identity (syncing people to Keycloak with an initial
+password), course-outcomes, the gateway and the portal, every one trusting Keycloak's keys —
+the district deployment in miniature, for tests that drive a real browser."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from playwright.async_api import Page
+
+from licheng.course_outcomes.app import create_app as create_course_outcomes
+from licheng.course_outcomes.cli import MIGRATIONS_DIR as COURSE_MIGRATIONS
+from licheng.course_outcomes.settings import Settings as CourseSettings
+from licheng.gateway.app import create_app as create_gateway
+from licheng.gateway.settings import Settings as GatewaySettings
+from licheng.identity.app import create_app as create_identity
+from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
+from licheng.identity.settings import Settings as IdentitySettings
+from licheng.testing.apps import service_settings, serving
+from licheng.testing.fixtures import MigratedDatabaseFactory
+from licheng.testing.infra import TestInfra
+from licheng.testing.servers import free_port
+from licheng.web.app import create_app as create_web
+from licheng.web.settings import Settings as WebSettings
+
+PASSWORD = "Portal-initial-Password-1"
+TERM = {"academic_year": 115, "semester": 1}
+
+
+@dataclass
+class SsoSchool:
+    """A school whose people sign in on Keycloak's own login page."""
+
+    portal: str  # the gateway's address, as the browser sees it
+    school: str
+    infra: TestInfra
+    api: httpx.AsyncClient  # the gateway, for setting up through the API
+
+    def username(self, kind: str, local_no: str) -> str:
+        """The Keycloak username identity gave a person."""
+        return f"{self.school}-{kind}-{local_no}".lower()
+
+    async def token(
+        self, username: str, password: str = PASSWORD, *, role: str | None = None
+    ) -> dict[str, str]:
+        """API headers of a person, signed in with the tests' direct-grant client (once
+        identity's sync has given them `role` in the school, when given)."""
+        deadline = time.monotonic() + 40
+        async with httpx.AsyncClient(timeout=10) as keycloak:
+            while True:
+                answer = await keycloak.post(
+                    f"{self.infra.keycloak_issuer}/protocol/openid-connect/token",
+                    data={"grant_type": "password", "client_id": "licheng-test-signin",
+                          "username": username, "password": password},
+                )  # fmt: skip
+                token = answer.json().get("access_token") if answer.status_code == 200 else None
+                groups = jwt.decode(token, options={"verify_signature": False}).get(
+                    "groups", []
+                ) if token else []  # fmt: skip
+                if token and (role is None or f"/schools/{self.school}/{role}" in groups):
+                    return {"authorization": f"Bearer {token}"}
+                assert time.monotonic() < deadline, f"{username}: {answer.text}"
+                await asyncio.sleep(0.3)  # identity's sync has not reached Keycloak yet
+
+    async def set_up_term(
+        self, *, staff_csv: str, classes_csv: str, students_csv: str, courses_csv: str
+    ) -> dict[str, str]:
+        """Create the school as the district operator, import its people as its admin, import the
+        term's 修課紀錄 and open its windows as the course submitter (T002); headers by role."""
+        operator = await self.token("t-operator", "test-password")
+        created = await self.api.post(
+            "/api/identity/v1/schools",
+            headers=operator,
+            json={"code": self.school, "name": "瀏覽器測試高中", **TERM,
+                  "admin": {"staff_no": "A1", "name": "系統管理者"}},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        admin = await self.token(self.username("t", "a1"), role="admin")
+        base = f"/api/identity/v1/schools/{self.school}"
+        for kind, text in (
+            ("staff", staff_csv),
+            ("classes", classes_csv),
+            ("students", students_csv),
+        ):
+            files = {"file": (f"{kind}.csv", text.encode())}
+            imported = await self.api.post(f"{base}/imports/{kind}", headers=admin, files=files)
+            assert imported.status_code == 200, imported.text
+        listed = (await self.api.get(f"{base}/staff", headers=admin)).json()["items"]
+        staff = {p["local_no"]: p["id"] for p in listed}
+        granted = await self.api.put(
+            f"{base}/staff/{staff['T002']}/roles/course_submitter", headers=admin
+        )
+        assert granted.is_success, granted.text
+        submitter = await self.token(self.username("t", "t002"), role="course_submitter")
+        courses = f"/api/course-outcomes/v1/schools/{self.school}"
+        await self.eventually_ok(
+            "POST", f"{courses}/course-records/imports", headers=submitter, params=TERM,
+            files={"file": ("修課.csv", courses_csv.encode())},
+        )  # fmt: skip
+        now = datetime.now(UTC)
+        opened = await self.api.patch(
+            f"{courses}/parameters/115/1",
+            json={f"{w}_{edge}": (now + timedelta(days=-1 if edge == "from" else 9)).isoformat()
+                  for w in ("upload", "certify", "select") for edge in ("from", "until")},
+            headers={**submitter, "content-type": "application/merge-patch+json"},
+        )  # fmt: skip
+        assert opened.status_code == 200, opened.text
+        return {"admin": admin["authorization"], "submitter": submitter["authorization"]}
+
+    async def eventually_ok(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Repeat a call (up to 40 s) until it answers 2xx."""
+        deadline = time.monotonic() + 40
+        while True:
+            answer = await self.api.request(method, path, **kwargs)
+            if answer.is_success:
+                return answer
+            assert time.monotonic() < deadline, f"{path}: {answer.status_code} {answer.text}"
+            await asyncio.sleep(0.3)
+
+
+@pytest.fixture
+async def sso_school(
+    infra: TestInfra, migrated_database: MigratedDatabaseFactory, nats_client: object
+) -> AsyncIterator[SsoSchool]:
+    keycloak = {
+        "jwks_url": f"{infra.keycloak_issuer}/protocol/openid-connect/certs",
+        "issuer": infra.keycloak_issuer,
+    }
+    identity = create_identity(
+        service_settings(
+            IdentitySettings,
+            infra=infra,
+            database_url=await migrated_database(IDENTITY_MIGRATIONS, "sso_identity"),
+            keycloak_url=infra.keycloak_url,
+            keycloak_realm=infra.keycloak_realm,
+            keycloak_initial_password=PASSWORD,
+            dev_issuer_enabled=False,
+            **keycloak,
+        )
+    )
+    courses = create_course_outcomes(
+        service_settings(
+            CourseSettings,
+            infra=infra,
+            database_url=await migrated_database(COURSE_MIGRATIONS, "sso_course"),
+            **keycloak,
+        )
+    )
+    gateway_port, web_port = free_port(), free_port()
+    portal = f"http://127.0.0.1:{gateway_port}"
+    web = create_web(
+        WebSettings(
+            environment="test",
+            gateway_url=portal,
+            public_url=portal,
+            oidc_issuer=infra.keycloak_issuer,
+            jwks_url=keycloak["jwks_url"],
+            jwt_issuer=keycloak["issuer"],
+            nats_url=infra.nats_url,
+        )
+    )
+    async with serving(identity) as identity_url, serving(courses) as courses_url:
+        gateway = create_gateway(
+            GatewaySettings(
+                environment="test",
+                jwks_url=keycloak["jwks_url"],
+                jwt_issuer=keycloak["issuer"],
+                portal_url=f"http://127.0.0.1:{web_port}",
+                upstreams={"identity": identity_url, "course-outcomes": courses_url},
+            )
+        )
+        async with (
+            serving(web, web_port),
+            serving(gateway, gateway_port),
+            httpx.AsyncClient(base_url=portal, timeout=30) as api,
+        ):
+            yield SsoSchool(
+                portal=portal, school=f"{random.randrange(10**6):06d}", infra=infra, api=api
+            )
+
+
+async def sign_in_on_keycloak(page: Page, school: SsoSchool, username: str) -> None:
+    """Open the portal, follow it to Keycloak's login page and sign in there."""
+    await page.goto(f"{school.portal}/auth/login")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#kc-login")
+    await page.wait_for_url(f"{school.portal}/**")
+
+
+@pytest.fixture
+def sign_in(sso_school: SsoSchool) -> Callable[[Page, str], Awaitable[None]]:
+    """`await sign_in(page, username)`: through Keycloak's real login page."""
+
+    async def signer(page: Page, username: str) -> None:
+        await sign_in_on_keycloak(page, sso_school, username)
+
+    return signer

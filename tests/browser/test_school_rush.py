@@ -1,0 +1,102 @@
+"""A whole school behind one NAT address: 300 students sign in to the portal through Keycloak
+within two minutes, all from 127.0.0.1, and the gateway answers none of them 429."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from licheng.testing.infra import TestInfra
+
+STUDENTS = 300
+PASSWORD = "Rush-Password-1"
+FORM_ACTION = re.compile(r'<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"')
+
+
+@pytest.fixture
+async def keycloak_students(infra: TestInfra) -> AsyncIterator[list[str]]:
+    """STUDENTS users in the test realm, removed afterwards."""
+    prefix = f"rush-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=infra.keycloak_url, timeout=30) as keycloak:
+        token = await keycloak.post(
+            "/realms/master/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "admin-cli",
+                  "username": "admin", "password": "admin"},
+        )  # fmt: skip
+        assert token.status_code == 200, token.text
+        keycloak.headers["authorization"] = f"Bearer {token.json()['access_token']}"
+        users = f"/admin/realms/{infra.keycloak_realm}/users"
+        names = [f"{prefix}-{n:03d}" for n in range(STUDENTS)]
+        gate = asyncio.Semaphore(8)
+
+        async def create(name: str) -> None:
+            async with gate:
+                made = await keycloak.post(users, json={
+                    "username": name, "enabled": True, "emailVerified": True,
+                    "firstName": "學生", "lastName": name, "email": f"{name}@licheng.test",
+                    "credentials": [{"type": "password", "value": PASSWORD,
+                                     "temporary": False}],
+                })  # fmt: skip
+                assert made.status_code == 201, made.text
+
+        await asyncio.gather(*(create(name) for name in names))
+        try:
+            yield names
+        finally:
+            listed = await keycloak.get(users, params={"search": prefix, "max": STUDENTS + 10})
+            for user in listed.json():
+                await keycloak.delete(f"{users}/{user['id']}")
+
+
+async def sign_in(portal: str, username: str) -> list[int]:
+    """One student's sign-in, as a browser does it; the gateway's statuses along the way."""
+    statuses: list[int] = []
+    async with httpx.AsyncClient(timeout=30) as browser:
+        start = await browser.get(f"{portal}/auth/login", params={"next": "/"})
+        statuses.append(start.status_code)
+        login = await browser.get(start.headers["location"])
+        action = FORM_ACTION.search(login.text)
+        assert action is not None, login.text[:500]
+        # Keycloak marks its cookies Secure; a browser sends them to 127.0.0.1 over http
+        # (a trustworthy origin) but httpx does not, so they are passed on by hand.
+        keycloak = "; ".join(f"{c.name}={c.value}" for c in browser.cookies.jar)
+        back = await browser.post(
+            html.unescape(action.group(1)),
+            data={"username": username, "password": PASSWORD},
+            headers={"cookie": keycloak},
+        )
+        assert back.status_code == 302, back.text[:500]
+        callback = await browser.get(back.headers["location"])
+        statuses.append(callback.status_code)
+        home = await browser.get(f"{portal}/")
+        statuses.append(home.status_code)
+        assert "登出" in home.text
+    return statuses
+
+
+@pytest.mark.postgresql_only(reason="sign-ins touch no service database: one engine is enough")
+async def test_300_students_from_one_address_sign_in_within_two_minutes(
+    sso_school: Any, keycloak_students: list[str]
+) -> None:
+    gate = asyncio.Semaphore(12)
+
+    async def student(name: str) -> list[int]:
+        async with gate:
+            return await sign_in(sso_school.portal, name)
+
+    started = time.monotonic()
+    answers = await asyncio.gather(*(student(name) for name in keycloak_students))
+    elapsed = time.monotonic() - started
+    statuses = [status for answer in answers for status in answer]
+    assert 429 not in statuses
+    assert statuses.count(303) == 2 * STUDENTS  # /auth/login and /auth/callback
+    assert statuses.count(200) == STUDENTS  # the signed-in home page
+    assert elapsed < 120, f"{STUDENTS} sign-ins took {elapsed:.0f} s"

@@ -1,0 +1,57 @@
+"""The menu: what the permission matrix lets the person do in the chosen school, nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from licheng.contracts.permissions import ROLE_TITLES, Role
+from licheng.web.sessions import Session
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    title: str
+    href: str
+
+
+# Each role's pages, in the order they appear (a page shows once even if several roles have it).
+ROLE_PAGES: dict[Role, tuple[MenuItem, ...]] = {
+    Role.STUDENT: (
+        MenuItem("我的課程學習成果", "/student/outcomes"),
+        MenuItem("學生資料維護", "/student/profile"),
+    ),
+    Role.COURSE_TEACHER: (MenuItem("待認證成果", "/teacher/certifications"),),
+    Role.HOMEROOM_TEACHER: (MenuItem("班級課程學習成果", "/homeroom"),),
+    Role.COURSE_SUBMITTER: (
+        MenuItem("課程學習成果參數設定", "/courses/parameters"),
+        MenuItem("課程學習成果填報狀況", "/courses/status"),
+        MenuItem("修課紀錄匯入", "/courses/imports"),
+    ),
+    Role.ADMIN: (
+        MenuItem("人員與班級匯入", "/admin/imports"),
+        MenuItem("權限設定", "/admin/grants"),
+        MenuItem("公告管理", "/admin/announcements"),
+        MenuItem("稽核紀錄", "/admin/audit"),
+    ),
+}
+EVERYONE = (MenuItem("公告", "/announcements"),)
+DISTRICT = (MenuItem("學校管理", "/district/schools"),)
+
+
+def menu_for(session: Session) -> list[MenuItem]:
+    """The pages the person may open in the chosen school."""
+    items: list[MenuItem] = []
+    if session.district_operator:
+        items.extend(DISTRICT)
+    held = set(session.roles())
+    for role, pages in ROLE_PAGES.items():
+        if role.value in held:
+            items.extend(p for p in pages if p not in items)
+    if held:
+        items.extend(EVERYONE)
+    return items
+
+
+def role_titles(session: Session) -> list[str]:
+    """The zh-TW titles of the roles held in the chosen school."""
+    return [ROLE_TITLES[Role(r)] for r in session.roles() if r in Role._value2member_map_]
