@@ -67,12 +67,17 @@ class Campus:
 
     @asynccontextmanager
     async def portal(
-        self, person_id: str | None, *roles: str, district: bool = False
+        self,
+        person_id: str | None,
+        *roles: str,
+        district: bool = False,
+        other_school: str | None = None,
     ) -> AsyncIterator[httpx.AsyncClient]:
         """A browser-like client of the portal, signed in as a person holding `roles` (and,
         with `district`, the district operator's group); the session is stored as the
         sign-in callback would store it."""
-        groups = [f"/schools/{self.school}/{r}" for r in roles]
+        schools = [self.school, *([other_school] if other_school else [])]
+        groups = [f"/schools/{school}/{r}" for school in schools for r in roles]
         token = self.issuer.token(
             person_id=uuid.UUID(person_id) if person_id else None,
             groups=[*groups, "/district/operators"] if district else groups,

@@ -579,3 +579,37 @@ async def test_a_whole_school_behind_one_address_reaches_the_portal(
         for _ in range(20):
             assert (await school.get("/auth/login")).status_code == 200
         assert_rate_limited(await school.get("/auth/login"), window_seconds=60)
+
+
+async def test_a_get_is_retried_once_when_a_kept_alive_connection_breaks(
+    issuer: TestIssuer,
+) -> None:
+    served: list[str] = []
+
+    async def portal(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        served.append("request")
+        if len(served) == 1:
+            writer.close()  # gone without a word, as a closed keep-alive connection is
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(portal, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        settings = gateway_settings(issuer, f"http://127.0.0.1:{port}")
+        async with gateway_in_process(settings) as client_from:
+            browser = await client_from("203.0.113.40")
+            page = await browser.get("/student/outcomes")
+            assert (page.status_code, page.text) == (200, "ok")
+            assert served == ["request", "request"]
+            # A form post is never sent twice: its loss is reported instead.
+            served.clear()
+            posted = await browser.post("/auth/login", data={"username": "x"})
+            assert posted.status_code == 503
+            assert served == ["request"]
+    finally:
+        server.close()
+        await server.wait_closed()

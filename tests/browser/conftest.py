@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 from playwright.async_api import Page
 
 from licheng.course_outcomes.app import create_app as create_course_outcomes
@@ -44,6 +45,7 @@ class SsoSchool:
     school: str
     infra: TestInfra
     api: httpx.AsyncClient  # the gateway, for setting up through the API
+    web: FastAPI  # the portal app (its session store)
 
     def username(self, kind: str, local_no: str) -> str:
         """The Keycloak username identity gave a person."""
@@ -176,6 +178,9 @@ async def sso_school(
                 jwt_issuer=keycloak["issuer"],
                 portal_url=f"http://127.0.0.1:{web_port}",
                 upstreams={"identity": identity_url, "course-outcomes": courses_url},
+                # Every server of this stack shares the test's one event loop, on a machine
+                # busy with the rest of the suite: allow a slow accept.
+                upstream_connect_timeout_seconds=15.0,
             )
         )
         async with (
@@ -184,7 +189,11 @@ async def sso_school(
             httpx.AsyncClient(base_url=portal, timeout=30) as api,
         ):
             yield SsoSchool(
-                portal=portal, school=f"{random.randrange(10**6):06d}", infra=infra, api=api
+                portal=portal,
+                school=f"{random.randrange(10**6):06d}",
+                infra=infra,
+                api=api,
+                web=web,
             )
 
 

@@ -8,6 +8,7 @@ import html
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,13 +27,17 @@ async def keycloak_students(infra: TestInfra) -> AsyncIterator[list[str]]:
     """STUDENTS users in the test realm, removed afterwards."""
     prefix = f"rush-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=infra.keycloak_url, timeout=30) as keycloak:
-        token = await keycloak.post(
-            "/realms/master/protocol/openid-connect/token",
-            data={"grant_type": "password", "client_id": "admin-cli",
-                  "username": "admin", "password": "admin"},
-        )  # fmt: skip
-        assert token.status_code == 200, token.text
-        keycloak.headers["authorization"] = f"Bearer {token.json()['access_token']}"
+
+        async def as_admin() -> None:  # the master realm's tokens last a minute
+            token = await keycloak.post(
+                "/realms/master/protocol/openid-connect/token",
+                data={"grant_type": "password", "client_id": "admin-cli",
+                      "username": "admin", "password": "admin"},
+            )  # fmt: skip
+            assert token.status_code == 200, token.text
+            keycloak.headers["authorization"] = f"Bearer {token.json()['access_token']}"
+
+        await as_admin()
         users = f"/admin/realms/{infra.keycloak_realm}/users"
         names = [f"{prefix}-{n:03d}" for n in range(STUDENTS)]
         gate = asyncio.Semaphore(8)
@@ -51,6 +56,7 @@ async def keycloak_students(infra: TestInfra) -> AsyncIterator[list[str]]:
         try:
             yield names
         finally:
+            await as_admin()
             listed = await keycloak.get(users, params={"search": prefix, "max": STUDENTS + 10})
             for user in listed.json():
                 await keycloak.delete(f"{users}/{user['id']}")
@@ -86,7 +92,7 @@ async def sign_in(portal: str, username: str) -> list[int]:
 async def test_300_students_from_one_address_sign_in_within_two_minutes(
     sso_school: Any, keycloak_students: list[str]
 ) -> None:
-    gate = asyncio.Semaphore(12)
+    gate = asyncio.Semaphore(8)  # a class at a time, as a school's rush arrives
 
     async def student(name: str) -> list[int]:
         async with gate:
@@ -97,6 +103,7 @@ async def test_300_students_from_one_address_sign_in_within_two_minutes(
     elapsed = time.monotonic() - started
     statuses = [status for answer in answers for status in answer]
     assert 429 not in statuses
+    assert set(statuses) <= {200, 303}, Counter(statuses)
     assert statuses.count(303) == 2 * STUDENTS  # /auth/login and /auth/callback
     assert statuses.count(200) == STUDENTS  # the signed-in home page
     assert elapsed < 120, f"{STUDENTS} sign-ins took {elapsed:.0f} s"

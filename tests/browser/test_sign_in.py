@@ -4,6 +4,7 @@ accessibility violation, and signing out ends the Keycloak session too."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from licheng.testing.browser import (
     describe_violations,
     screenshot,
 )
+from licheng.web.sessions import COOKIE
 
 STAFF = "教師編號,姓名,email\nT001,陳老師,\nT002,王組長,\n"
 CLASSES = "班級代碼,年級,班級名稱,導師\n101,1,普一甲,T001\n"
@@ -51,6 +53,22 @@ async def test_admin_signs_in_on_keycloak_and_out_again(
         await screenshot(page, screenshot_dir, "admin-home-phone" if phone else "admin-home")
         violations = await accessibility_violations(page)
         assert violations == [], describe_violations(violations)
+
+        # An access token about to end is refreshed with the refresh token, unnoticed.
+        [cookie] = [c for c in await page.context.cookies() if c["name"] == COOKIE]
+        store = sso_school.web.state.sessions
+        session = await store.get(cookie["value"])
+        assert session is not None
+        assert session.refresh_token
+        before = session.access_token
+        session.expires_at = time.time() - 1
+        await store.save(session)
+        await page.goto(f"{sso_school.portal}/admin/imports")
+        await expect(page.locator("h1")).to_have_text("人員與班級匯入")
+        refreshed = await store.get(cookie["value"])
+        assert refreshed is not None
+        assert refreshed.access_token != before
+        assert refreshed.expires_at > time.time()
 
         await page.get_by_role("button", name="登出").click()
         await page.wait_for_url(f"{sso_school.portal}/")

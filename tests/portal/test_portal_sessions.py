@@ -63,3 +63,23 @@ async def test_forms_need_the_csrf_token_and_sign_out_ends_the_session(campus: A
         again = await page.get("/student/outcomes")
         assert again.status_code == 303
         assert again.headers["location"].startswith("/auth/login")
+
+
+async def test_a_person_of_two_schools_picks_one_first(campus: Any) -> None:
+    async with campus.portal(str(uuid.uuid4()), "student", other_school="999999") as page:
+        first = await page.get("/student/outcomes")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/auth/school?next=/student/outcomes"
+        chooser = await page.get("/auth/school", params={"next": "/student/outcomes"})
+        assert campus.school in chooser.text
+        assert "999999" in chooser.text
+        refused = await page.post("/auth/school", data={"school_code": "123456", "next": "/"})
+        assert refused.status_code == 400
+        assert "您在此學校沒有任何角色" in refused.text
+        chosen = await page.post(
+            "/auth/school", data={"school_code": campus.school, "next": "//evil.example/"}
+        )
+        assert (chosen.status_code, chosen.headers["location"]) == (303, "/")
+        home = await page.get("/")
+        assert f"學校 {campus.school}" in home.text
+        assert "切換學校" in home.text

@@ -121,6 +121,9 @@ async def test_status_lists_and_downloads(campus: Any) -> None:
         by_class = await page.get("/courses/status", params={"view": "classes", "grade": "1"})
         assert "101" in text_of(by_class.text)
         assert "102" in text_of(by_class.text)
+        # The distribution per class as a chart beside the table, described for screen readers.
+        assert '<svg role="img"' in by_class.text or 'role="img"' in by_class.text
+        assert "各班課程學習成果狀態分布" in by_class.text
         teachers = await page.get("/courses/status", params={"view": "teachers"})
         assert teachers.status_code == 200
 

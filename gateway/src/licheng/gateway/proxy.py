@@ -148,21 +148,30 @@ async def forward(
     """Send the request on to `base_url` (same path and query) and stream the answer back."""
     # Raises 413 here, before the service is contacted, when the declared length is too big.
     body = limited_body(request, max_body_bytes) if has_body(request) else None
-    upstream = client.build_request(
-        request.method,
-        _upstream_url(request, base_url),
-        headers=_upstream_headers(request, trusted_proxy_hops),
-        content=body,
-    )
-    try:
-        response = await client.send(upstream, stream=True)
-    except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        # Nothing answered at all: the service is as good as down.
-        raise _unavailable(service) from exc
-    except httpx.TimeoutException as exc:
-        raise GatewayTimeout(detail={"service": service}) from exc
-    except httpx.TransportError as exc:
-        raise _unavailable(service) from exc
-    except ClientDisconnect as exc:
-        raise ClientClosedRequest() from exc
+    # A body-less GET or HEAD is tried once more when the connection breaks before any answer:
+    # most often a kept-alive connection the service closed just as we reused it.
+    attempts = 2 if body is None and request.method in ("GET", "HEAD") else 1
+    for attempt in range(1, attempts + 1):
+        upstream = client.build_request(
+            request.method,
+            _upstream_url(request, base_url),
+            headers=_upstream_headers(request, trusted_proxy_hops),
+            content=body,
+        )
+        try:
+            response = await client.send(upstream, stream=True)
+            break
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing answered at all: the service is as good as down.
+            raise _unavailable(service) from exc
+        except httpx.TimeoutException as exc:
+            raise GatewayTimeout(detail={"service": service}) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            if attempt < attempts:
+                continue
+            raise _unavailable(service) from exc
+        except httpx.TransportError as exc:
+            raise _unavailable(service) from exc
+        except ClientDisconnect as exc:
+            raise ClientClosedRequest() from exc
     return UpstreamResponse(response, service)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from typing import Any
 
 # Layout of the horizontal stacked bars, in viewBox units (the SVG scales to its container).
 WIDTH = 360
@@ -112,3 +113,35 @@ def stacked_bars(
         out.append(f'<text x="{_number(left + 4)}" y="{y + 14}">{total}</text></g>')
     out.append("</svg>")
     return "".join(out)
+
+
+# Course outcomes by state: every outcome is in exactly one of these.
+OUTCOME_SERIES: dict[str, str] = {
+    "draft": "未送審",
+    "submitted": "認證中",
+    "certified": "認證成功",
+    "failed": "認證失敗",
+}
+OUTCOME_COLOURS: dict[str, str] = {
+    "draft": "#9aa5b1",
+    "submitted": "#d69e2e",
+    "certified": "#1e7b34",
+    "failed": "#b42318",
+}
+
+
+def outcome_states(counts: Mapping[str, Any]) -> dict[str, int]:
+    """A status row's outcomes by state (未送審 is all filled ones less those sent or decided)."""
+    sent = int(counts["submitted"]) + int(counts["certified"]) + int(counts["failed"])
+    return {
+        "draft": max(int(counts["filled"]) - sent, 0),
+        "submitted": int(counts["submitted"]),
+        "certified": int(counts["certified"]),
+        "failed": int(counts["failed"]),
+    }
+
+
+def outcome_chart(rows: Sequence[tuple[str, Mapping[str, Any]]], *, title: str) -> str:
+    """Stacked bars of course outcomes by state, one bar per labelled status row."""
+    data = [(label, outcome_states(counts)) for label, counts in rows]
+    return stacked_bars(data, OUTCOME_SERIES, OUTCOME_COLOURS, title=title)

@@ -16,8 +16,10 @@ from urllib.parse import urlencode
 import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
+from licheng.web.charts import outcome_chart
 from licheng.web.deps import Api, SchoolSession
 from licheng.web.gateway import ApiRefused, GatewayApi
 from licheng.web.pages.render import render
@@ -369,6 +371,13 @@ async def status_page(request: Request, session: CourseStaffSession, api: Api) -
         if exc.status in (401, 403):
             raise
         error = exc.message
+    chart = None
+    if view == "classes" and page.get("items"):
+        labelled = [(f"{row.get('class_code') or '未分班'}", row) for row in page["items"]]
+        # charts.py escapes every label taken from the data.
+        chart = Markup(  # noqa: S704
+            outcome_chart(labelled, title=f"{year}-{semester} 各班課程學習成果狀態分布")
+        )
     base = {"view": view, "academic_year": year, "semester": semester, **filters}
     next_url = None
     if page.get("next_cursor"):
@@ -384,7 +393,8 @@ async def status_page(request: Request, session: CourseStaffSession, api: Api) -
          "first_url": "/courses/status?" + urlencode(base) if cursor else None,
          "tab_urls": {v: "/courses/status?" + urlencode(
              {"view": v, "academic_year": year, "semester": semester}) for v in VIEWS},
-         "download": download, "counts": COUNT_COLUMNS, "sorts": STUDENT_SORTS},
+         "download": download, "counts": COUNT_COLUMNS, "sorts": STUDENT_SORTS,
+         "chart": chart},
         status_code=422 if error else 200,
     )  # fmt: skip
 

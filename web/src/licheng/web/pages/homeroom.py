@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from licheng.web.charts import stacked_bars
+from licheng.web.charts import OUTCOME_SERIES, outcome_chart, outcome_states
 from licheng.web.deps import Api, SchoolSession
 from licheng.web.gateway import GatewayApi
 from licheng.web.pages.render import render
@@ -27,18 +27,6 @@ YearQuery = Annotated[int | None, Query(ge=100, le=200)]
 SemesterQuery = Annotated[int | None, Query(ge=1, le=2)]
 
 # The chart's series: every outcome is in exactly one of these states.
-SERIES: dict[str, str] = {
-    "draft": "未送審",
-    "submitted": "認證中",
-    "certified": "認證成功",
-    "failed": "認證失敗",
-}
-COLOURS: dict[str, str] = {
-    "draft": "#9aa5b1",
-    "submitted": "#d69e2e",
-    "certified": "#1e7b34",
-    "failed": "#b42318",
-}
 PAGE_SIZE = 200
 MAX_PAGES = 20
 
@@ -75,12 +63,6 @@ async def class_students(
     return rows
 
 
-def _draft(row: dict[str, Any]) -> int:
-    """Outcomes not sent yet: all filled ones less those sent or decided."""
-    sent = int(row["submitted"]) + int(row["certified"]) + int(row["failed"])
-    return max(int(row["filled"]) - sent, 0)
-
-
 def _label(row: dict[str, Any]) -> str:
     seat = row.get("seat_no")
     return f"{seat:02d} {row['name']}" if isinstance(seat, int) else str(row["name"])
@@ -88,14 +70,9 @@ def _label(row: dict[str, Any]) -> str:
 
 def class_chart(class_code: str, rows: Sequence[dict[str, Any]], term: tuple[int, int]) -> Markup:
     """The class's stacked bars: each student's outcomes by state."""
-    data = [
-        (_label(r), {"draft": _draft(r), "submitted": r["submitted"],
-                     "certified": r["certified"], "failed": r["failed"]})
-        for r in rows
-    ]  # fmt: skip
     title = f"班級 {class_code} {term[0]}-{term[1]} 學生課程學習成果狀況"
     # The markup is built by charts.py, which escapes every label from the data.
-    return Markup(stacked_bars(data, SERIES, COLOURS, title=title))  # noqa: S704
+    return Markup(outcome_chart([(_label(r), r) for r in rows], title=title))  # noqa: S704
 
 
 @router.get("", response_class=HTMLResponse)
@@ -112,7 +89,7 @@ async def my_class(
     rows = await class_students(api, session.school_code, term)
     classes: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        row["draft"] = _draft(row)
+        row["draft"] = outcome_states(row)["draft"]
         classes.setdefault(row.get("class_code") or "未分班", []).append(row)
     sections = [
         {"code": code, "rows": members, "chart": class_chart(code, members, term),
@@ -121,7 +98,7 @@ async def my_class(
         for code, members in sorted(classes.items())
     ]  # fmt: skip
     return render(request, "homeroom/class.html", {
-        "title": "班級課程學習成果", "term": term, "sections": sections, "series": SERIES,
+        "title": "班級課程學習成果", "term": term, "sections": sections, "series": OUTCOME_SERIES,
     })  # fmt: skip
 
 
