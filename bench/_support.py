@@ -1,7 +1,8 @@
 """What the benchmark scripts share: the school's classes, a migrated throwaway test database
 with a token issuer, ANALYZE after seeding, and timing HTTP calls (p50 / p95 / max).
 
-The scripts run as `uv run python bench/<script>.py`, so this module is imported as `_support`.
+Each benchmark module runs alone (`uv run python -m bench.<module>`) or in the suite
+(`uv run python -m bench`), which collects its `Row`s into one table.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Bench:
             database_url=self.url,
             jwks_url=self.issuer.jwks_url,
             issuer=self.issuer.issuer,
+            log_level="WARNING",
         )
 
 
@@ -80,14 +82,43 @@ def _timed(timings: list[float], started: float) -> None:
     timings.append((time.perf_counter() - started) * 1000)
 
 
+def p95(timings: Sequence[float]) -> float:
+    """The 95th percentile (nearest rank, as `summary` prints it)."""
+    ordered = sorted(timings)
+    return ordered[max(int(len(ordered) * 0.95) - 1, 0)]
+
+
+def p50(timings: Sequence[float]) -> float:
+    """The median."""
+    return statistics.median(timings)
+
+
 def summary(name: str, timings: list[float]) -> str:
     """One line of p50 / p95 / max milliseconds."""
     timings = sorted(timings)
-    p95 = timings[max(int(len(timings) * 0.95) - 1, 0)]
     return (
-        f"{name}: p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
+        f"{name}: p50 {p50(timings):.1f} ms, p95 {p95(timings):.1f} ms, "
         f"max {timings[-1]:.1f} ms ({len(timings)} requests)"
     )
+
+
+async def time_get(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    params: Mapping[str, Any],
+    headers: Mapping[str, str],
+    rounds: int,
+) -> list[float]:
+    """GET `url` `rounds` times after one warm-up; the milliseconds of each."""
+    timings: list[float] = []
+    for round_ in range(rounds + 1):
+        started = time.perf_counter()
+        response = await client.get(url, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        if round_:
+            _timed(timings, started)
+    return timings
 
 
 async def time_lists(
@@ -98,11 +129,14 @@ async def time_lists(
     params: Mapping[str, Any],
     headers: Mapping[str, str],
     label: str,
-) -> None:
-    """GET `{base}/{name}` with each of its queries for `ROUNDS` rounds; print each list's line."""
+    rounds: int = ROUNDS,
+) -> dict[str, list[float]]:
+    """GET `{base}/{name}` with each of its queries for `rounds` rounds (the first warms up);
+    print each list's line and return its timings."""
+    timed: dict[str, list[float]] = {}
     for name, queries in lists.items():
-        timings: list[float] = []
-        for round_ in range(ROUNDS):
+        timings = timed[name] = []
+        for round_ in range(rounds):
             for query in queries:
                 started = time.perf_counter()
                 response = await client.get(
@@ -112,6 +146,7 @@ async def time_lists(
                 if round_:  # the first round warms caches and the pool
                     _timed(timings, started)
         print(summary(f"status/{name}, {label}", timings))
+    return timed
 
 
 async def time_download(
@@ -122,9 +157,9 @@ async def time_download(
     params: Mapping[str, Any],
     headers: Mapping[str, str],
     label: str,
-) -> None:
+) -> list[float]:
     """GET `{base}/{name}`, an xlsx, four times (the first warms up); print the timing, its size
-    and its rows."""
+    and its rows; return the timings."""
     downloads: list[float] = []
     for _ in range(4):
         started = time.perf_counter()
@@ -138,6 +173,7 @@ async def time_download(
         summary(f"status/{name}, {label}", downloads[1:])
         + f"; {len(response.content) // 1024} KiB, {rows} rows incl. notes"
     )
+    return downloads[1:]
 
 
 def run(main: Callable[[int], Awaitable[None]], description: str | None) -> None:

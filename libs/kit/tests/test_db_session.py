@@ -15,7 +15,12 @@ from sqlmodel import SQLModel, select
 
 from licheng.contracts.events import STREAMS, OutcomesTermReopened
 from licheng.kit.audit import AuditEntry, record_audit
-from licheng.kit.db import SessionDep, create_engine, create_session_factory
+from licheng.kit.db import (
+    SessionDep,
+    create_engine,
+    create_session_factory,
+    release_connection,
+)
 from licheng.kit.errors import Conflict, install_error_handlers
 from licheng.kit.events import ensure_streams
 from licheng.kit.inbox import InboxMessage
@@ -153,3 +158,32 @@ def test_a_crash_log_withholds_what_the_database_said() -> None:
     assert "INSERT INTO person" in text
     assert "110777" not in safe_message(outer)
     assert safe_message(ValueError("plain")) == "ValueError: plain"
+
+
+async def test_a_released_session_reads_fresh_rows_and_refuses_after_writes(
+    engine: AsyncEngine,
+) -> None:
+    factory = create_session_factory(engine)
+    async with factory() as writer:
+        entry = record_audit(
+            writer, school_code="011302", actor_id=None, action="a", entity="e", entity_id="1"
+        )
+        await writer.commit()
+    async with factory() as session:
+        seen = (await session.exec(select(AuditEntry))).one()
+        await release_connection(session)  # read-only so far: the connection goes back
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        async with factory() as other:  # someone changes the row while we wait on the network
+            (await other.exec(select(AuditEntry))).one().action = "changed"
+            await other.commit()
+        assert seen.action == "a"  # what the first phase loaded stays readable
+        again = (await session.exec(select(AuditEntry).where(AuditEntry.id == entry.id))).one()
+        assert again is seen
+        assert seen.action == "changed"  # read again: refreshed, not stale
+        seen.entity_id = "2"
+        await session.flush()
+        with pytest.raises(RuntimeError):  # a session that wrote is never committed early
+            await release_connection(session)
+        await session.rollback()
+    async with factory() as check:
+        assert (await check.exec(select(AuditEntry))).one().entity_id == "1"

@@ -343,3 +343,64 @@ async def test_an_outbox_row_that_always_fails_is_set_aside_and_the_rest_go_on(
     )
     assert sample is not None
     assert sample >= 1
+
+
+@pytest.mark.expected_errors("consumer.dead_lettered")
+async def test_a_batch_commits_once_and_a_bad_message_in_it_fails_alone(
+    database: tuple[str, AsyncEngine], nats_client: NatsClient
+) -> None:
+    _, engine = database
+    js = nats_client.jetstream()
+    await ensure_streams(js, "identity")
+    failed_once: set[int] = set()
+
+    async def picky(session: Any, event: Event[Any]) -> None:
+        n = event.data.n
+        await consumer_script.apply_effect(session, event)  # written, then maybe rolled back
+        if n == 3:
+            raise PoisonMessage("never applicable")
+        if n == 4 and n not in failed_once:
+            failed_once.add(n)
+            raise RuntimeError("the read model is busy")
+
+    durable = f"batch-{uuid.uuid4().hex[:8]}"
+    dead = await nats_client.subscribe(dead_letter_subject(durable))
+    commits = 0
+
+    def count(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    factory = create_session_factory(engine)
+    sa.event.listen(engine.sync_engine, "commit", count)  # real COMMITs, not savepoints
+    runner = ConsumerRunner(
+        spec=ConsumerSpec(
+            durable=durable,
+            stream=STREAMS["identity"].name,
+            handlers={consumer_script.EffectRequested: picky},
+            backoff_seconds=(0.1,),
+        ),
+        session_factory=factory,
+        jetstream=js,
+    )
+    await runner.ensure_consumer()  # deliver from now: the stream holds other tests' events
+    for n in range(1, 11):
+        envelope = _event(n)
+        await js.publish(envelope.subject, envelope.model_dump_json().encode())
+    runner.start()
+
+    async def nine_applied() -> bool:
+        return await _effect_counts(engine) == (9, 9)
+
+    try:
+        poisoned = await dead.next_msg(timeout=10)
+        await _eventually(nine_applied, timeout=10, what="the nine good events")
+    finally:
+        await runner.stop()
+        sa.event.remove(engine.sync_engine, "commit", count)
+    assert EventEnvelope.model_validate_json(poisoned.data).data == {"n": 3}
+    async with engine.connect() as connection:
+        values = (await connection.execute(sa.select(effects.c.value))).scalars().all()
+    assert sorted(values) == [1, 2, 4, 5, 6, 7, 8, 9, 10]  # 3's rolled-back row is not there
+    assert failed_once == {4}
+    assert commits <= 4  # the batch in one commit (and 4's retry), not one per event

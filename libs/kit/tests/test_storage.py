@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import tempfile
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
 
@@ -11,18 +13,27 @@ import httpx
 import pytest
 
 from licheng.contracts.files import DEFAULT_FILE_LIMITS
-from licheng.kit.errors import BadRequest, FileTooLarge, FileTypeMismatch, UnsupportedFileType
+from licheng.kit.errors import (
+    BadRequest,
+    FileTooLarge,
+    FileTypeMismatch,
+    StorageUnavailable,
+    UnsupportedFileType,
+)
 from licheng.kit.storage import (
     MIB,
     FileKind,
     KeyFor,
     ObjectStorage,
     UploadPolicy,
+    inspect_spooled,
     iter_bytes,
     object_key,
     safe_filename,
     sniff_kind,
 )
+from licheng.testing.infra import TestInfra
+from licheng.testing.servers import free_port
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(500)
@@ -142,6 +153,64 @@ async def test_kind_limit_applies_after_sniffing(storage: ObjectStorage, bucket:
     )
     assert stored.kind is FileKind.JPG
     assert await _objects(storage, bucket) == [stored.key]
+
+
+def _spooled(data: bytes) -> tempfile.SpooledTemporaryFile[bytes]:
+    """An upload as Starlette's multipart parser leaves it: memory up to 1 MiB, then disk."""
+    spool = tempfile.SpooledTemporaryFile(max_size=MIB)  # noqa: SIM115
+    spool.write(data)
+    spool.seek(0)
+    return spool
+
+
+async def test_a_spooled_upload_is_checked_in_place_and_put_in_one_pass(
+    storage: ObjectStorage, bucket: str
+) -> None:
+    data = (PDF + bytes(range(256)) * 20_000)[: 4 * MIB]  # on disk, like a 4 MB upload
+    with _spooled(data) as spool:
+        tracemalloc.start()
+        try:
+            received = await inspect_spooled(spool, policy=RULES, claimed=FileKind.PDF)
+            stored = await storage.put(received, bucket=bucket, key_for=_key_for())
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < MIB  # the bytes went from the spool to the socket, never whole in memory
+    assert received.spool is spool  # no second copy
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.size == len(data)
+    assert await storage.read(bucket=bucket, key=stored.key) == data
+    stat = await asyncio.to_thread(storage.client.stat_object, bucket, stored.key)
+    assert stat.content_type == "application/pdf"
+    assert stat.metadata["x-amz-meta-sha256"] == stored.sha256
+
+
+async def test_a_spooled_upload_breaking_the_policy_is_refused() -> None:
+    images = UploadPolicy(max_bytes={FileKind.PNG: 1000, FileKind.PDF: MIB})
+    cases: list[tuple[bytes, FileKind | None, type[Exception], str]] = [
+        (b"", None, BadRequest, "file_empty"),
+        (PNG, FileKind.PDF, FileTypeMismatch, "file_type_mismatch"),
+        (b"MZ\x90\x00" + bytes(100), None, UnsupportedFileType, "file_type_not_allowed"),
+        (PNG + bytes(1000), None, FileTooLarge, "file_too_large"),  # PNG's own limit
+    ]
+    for data, claimed, error, code in cases:
+        with _spooled(data) as spool, pytest.raises(error) as raised:
+            await inspect_spooled(spool, policy=images, claimed=claimed)
+        assert getattr(raised.value, "error_code", None) == code
+
+
+async def test_a_put_the_store_does_not_take_is_a_503(infra: TestInfra) -> None:
+    unreachable = ObjectStorage(
+        endpoint=f"127.0.0.1:{free_port()}",
+        access_key=infra.s3_access_key,
+        secret_key=infra.s3_secret_key,
+    )
+    with _spooled(PDF) as spool:
+        received = await inspect_spooled(spool, policy=RULES)
+        with pytest.raises(StorageUnavailable) as raised:
+            await unreachable.put(received, bucket="licheng-uploads", key_for=_key_for())
+    assert raised.value.status_code == 503
+    assert raised.value.headers == {"Retry-After": "5"}
 
 
 def test_object_keys_refuse_anything_but_ids() -> None:

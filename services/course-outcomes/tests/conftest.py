@@ -70,11 +70,18 @@ class CourseApi(ServiceApi):
 
 
 @pytest.fixture
+def course_api_settings() -> dict[str, Any]:
+    """Further settings of the service under test; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
 async def course_api(
     infra: TestInfra,
     migrated_database: MigratedDatabaseFactory,
     issuer: TestIssuer,
     nats_client: NatsClient,
+    course_api_settings: dict[str, Any],
 ) -> AsyncIterator[CourseApi]:
     url = await migrated_database(MIGRATIONS_DIR, "course_outcomes")
     await ensure_streams(nats_client.jetstream(), "identity")
@@ -86,6 +93,7 @@ async def course_api(
         infra=infra,
         issuer=issuer,
         nats_client=nats_client,
+        **course_api_settings,
     ) as api:
         yield api
 

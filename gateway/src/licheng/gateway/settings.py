@@ -37,6 +37,12 @@ class Settings(ServiceSettings):
     public_paths: tuple[str, ...] = ("v1/dev-auth/", "v1/public/", "openapi.json")
     upstream_timeout_seconds: float = 30.0
     upstream_connect_timeout_seconds: float = 3.0
+    # Connections in use at once to each service; more requests wait for one, up to the pool
+    # timeout. A service runs one process with 20 database connections (10 + 10 overflow), so
+    # 64 requests in flight keep it busy and the rest of a rush queues cheaply here
+    # (docs/gateway.md).
+    upstream_pool_size: int = Field(default=64, ge=1)
+    upstream_pool_timeout_seconds: float = 30.0
 
     # Rate limits in the `limits` notation: per token subject when the token is valid...
     rate_limit: str = "600/minute"

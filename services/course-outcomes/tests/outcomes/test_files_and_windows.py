@@ -294,4 +294,7 @@ async def test_concurrent_uploads_cannot_pass_the_cap_together(term: Any) -> Non
     async with term.api.app.state.session_factory() as session:
         stored = (await session.exec(select(OutcomeFile))).all()
     assert len(stored) == 2
-    assert await _objects(term, oid) == sorted(f.object_key for f in stored)
+    # The losers were turned away after their put (the cap is checked again under the row lock,
+    # with no connection held during the put): no row names a missing object, and what they put
+    # stays unreferenced for the retention sweep (docs/course-outcomes.md, uploads and the pool).
+    assert {f.object_key for f in stored} <= set(await _objects(term, oid))

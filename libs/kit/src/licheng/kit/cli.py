@@ -46,6 +46,10 @@ def run_service_cli(
         port=args.port or settings.port,
         log_config=None,
         access_log=False,
+        # libuv's event loop and the C HTTP parser: the pure-Python h11 parser and asyncio's
+        # own loop cost each request several times the CPU (docs/gateway.md, the figures).
+        loop="uvloop",
+        http="httptools",
         # Client addresses come from the gateway's own rules, not from forwarded headers.
         proxy_headers=False,
         timeout_graceful_shutdown=10,

@@ -2,6 +2,12 @@
 
 The session dependency is the single commit point: it commits when the endpoint returns and
 rolls back when it raises. Services and repositories only `flush()`.
+
+A request that must wait on the network in the middle (an S3 put) does not hold a pooled
+connection while it waits: `release_connection` ends its read-only first phase (every check
+it can make before the put), and the writes after the put run in the one transaction the
+dependency commits. A session that has written refuses to be released, so nothing is ever
+committed early.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction
+from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 NAMING_CONVENTION = {
@@ -54,22 +61,40 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine for PostgreSQL (asyncpg) or SQLite (aiosqlite)."""
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 10.0,
+) -> AsyncEngine:
+    """An async engine for PostgreSQL (asyncpg) or SQLite (aiosqlite).
+
+    At most `pool_size + max_overflow` connections at once; a request that finds them all busy
+    waits `pool_timeout` seconds, then fails with a pool timeout (answered 503 `database_busy`
+    with `Retry-After` by the error handler).
+    """
     # hide_parameters: a failed statement's error (and so its logged traceback) never carries
     # the bound values, which may be names, 學號 or a blind index of a 身分證號.
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
+        in_memory = make_url(url).database in (None, "", ":memory:")  # one static connection
+        pool: dict[str, Any] = {}
+        if not in_memory:
+            pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+            pool["pool_timeout"] = pool_timeout
+        engine = create_async_engine(
+            url, connect_args={"timeout": 10}, hide_parameters=True, **pool
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=max_overflow,
         pool_pre_ping=True,
         hide_parameters=True,
-        pool_timeout=10,
+        pool_timeout=pool_timeout,
         connect_args={"timeout": 3, "command_timeout": 30},
     )
 
@@ -77,6 +102,44 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+_WROTE = "licheng.wrote"
+_RELEASED = "licheng.released"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended (not a savepoint)
+        session.info.pop(_WROTE, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _fresh_after_release(state: ORMExecuteState) -> None:
+    # Rows read again after a release reload the objects the first phase loaded (the identity
+    # map would otherwise hand back their old state: a window closed meanwhile would go unseen).
+    if state.is_select and state.session.info.get(_RELEASED):
+        state.update_execution_options(populate_existing=True)
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End a read-only phase so the pooled connection goes back before slow network I/O.
+
+    The next query begins a new transaction, which the request's dependency commits (or rolls
+    back) as usual; every object it reads again is refreshed from the database. Objects loaded
+    before stay usable (`expire_on_commit=False`) but may be stale and are not locked: re-read
+    (under a lock) and re-check whatever the writes depend on.
+    """
+    sync = session.sync_session
+    if sync.new or sync.dirty or sync.deleted or sync.info.get(_WROTE):
+        raise RuntimeError("release_connection needs a session that has not written anything")
+    await session.commit()  # nothing to write: this only ends the transaction
+    sync.info[_RELEASED] = True
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -134,6 +134,21 @@ class ServiceUnavailable(AppError):
     default_message = "服務暫時無法使用，請稍後再試"
 
 
+# How long a client should wait before trying a 503 again, in seconds (`Retry-After`).
+RETRY_AFTER_BUSY = "2"
+RETRY_AFTER_DOWN = "5"
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The object store did not take an upload (unreachable, timed out, or refused it)."""
+
+    code = "storage_unavailable"
+    default_message = "檔案儲存服務暫時無法使用，請稍後再試"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": RETRY_AFTER_DOWN})
+
+
 _HTTP_CODES: dict[int, tuple[str, str]] = {
     401: ("unauthorized", "請先登入"),
     403: ("forbidden", "您沒有執行此操作的權限"),
@@ -275,10 +290,21 @@ async def _stale_data(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=409)
 
 
+async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed busy for the whole pool timeout: a rush, not an outage.
+    log.warning("request.database_busy", path=request.url.path)
+    busy = ServiceUnavailable("目前使用人數眾多，請稍候幾秒再試", code="database_busy")
+    return JSONResponse(busy.body(), status_code=503, headers={"Retry-After": RETRY_AFTER_BUSY})
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     if _database_unavailable(exc):
         log.warning("request.unavailable", path=request.url.path, error=safe_message(exc))
-        return JSONResponse(ServiceUnavailable().body(), status_code=503)
+        return JSONResponse(
+            ServiceUnavailable().body(),
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER_DOWN},
+        )
     # The traceback goes to the log only, without a database error's message (it may hold
     # the failed statement's values: names, 學號).
     log.error(
@@ -298,6 +324,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(StaleDataError, _stale_data)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -320,7 +347,8 @@ _ERRORS: dict[int, str] = {
     415: "檔案類型不符（file_type_not_allowed, file_type_mismatch）",
     422: "請求格式不正確（request_invalid）或匯入資料有誤（invalid_rows）",
     423: "資料已提交鎖定（term_locked）",
-    503: "服務或資料庫暫時無法使用（service_unavailable）",
+    503: "服務、資料庫或檔案儲存暫時無法使用（service_unavailable, database_busy,"
+    " storage_unavailable；附 Retry-After）",
 }
 COMMON_ERRORS = (400, 401, 403, 404, 409, 422, 503)
 

@@ -4,6 +4,11 @@ A handler's effect and the inbox row recording the event id commit in one transa
 only then is the message acked. A consumer that dies before acking gets the message again,
 finds the id in its inbox and acks without applying the effect twice. A message that keeps
 failing is retried with backoff and finally goes to the dead-letter subject.
+
+A fetched batch (up to `batch_size` messages; ordered consumers take one at a time) is applied
+in ONE transaction with a savepoint per message, committed once, then acked: a failing
+message rolls back only its own savepoint and is retried or dead-lettered alone, the others
+commit. When the batch's commit itself fails, its messages are applied again one by one.
 """
 
 from __future__ import annotations
@@ -174,11 +179,48 @@ class ConsumerRunner:
                 subscription = None
                 await asyncio.sleep(1.0)
                 continue
-            for message in messages:
-                if self.stopping():
-                    break  # not acked: redelivered to the next runner
-                with self._guard.busy():
-                    await self.handle(message)
+            if self.stopping():
+                break  # not acked: redelivered to the next runner
+            with self._guard.busy():
+                if len(messages) == 1:
+                    await self.handle(messages[0])
+                else:
+                    await self.handle_batch(messages)
+
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        """Apply a batch in one transaction (a savepoint each), commit once, then settle each."""
+        parsed: list[tuple[Msg, EventEnvelope]] = []
+        for message in messages:
+            try:
+                parsed.append((message, EventEnvelope.model_validate_json(message.data)))
+            except ValidationError as exc:
+                reason = f"malformed event: {exc.error_count()} errors"
+                await self._dead_letter(message, None, reason)
+        results: list[tuple[Msg, EventEnvelope, str | Exception]] = []
+        try:
+            async with self._session_factory() as session:
+                for message, envelope in parsed:
+                    try:
+                        async with session.begin_nested():
+                            outcome: str | Exception = await self._apply_in(session, envelope)
+                    except Exception as exc:  # only this message's savepoint rolls back
+                        outcome = exc
+                    results.append((message, envelope, outcome))
+                await session.commit()
+        except Exception as exc:  # the commit failed (a concurrent runner, the database away)
+            log.info("consumer.batch_retried_one_by_one", consumer=self.spec.durable,
+                     size=len(parsed), error=type(exc).__name__)  # fmt: skip
+            for message, _ in parsed:
+                await self.handle(message)
+            return
+        for message, envelope, outcome in results:
+            if isinstance(outcome, PoisonMessage):
+                await self._dead_letter(message, envelope, f"poison: {outcome}")
+            elif isinstance(outcome, Exception):
+                await self._retry_or_dead_letter(message, envelope, outcome)
+            else:
+                await message.ack()
+                EVENTS_HANDLED.labels(self.spec.durable, outcome).inc()
 
     async def handle(self, message: Msg) -> None:
         """Apply one message exactly once, or schedule its retry, or dead-letter it."""
@@ -199,22 +241,33 @@ class ConsumerRunner:
         EVENTS_HANDLED.labels(self.spec.durable, outcome).inc()
 
     async def _apply(self, envelope: EventEnvelope) -> str:
-        handler, event = self.spec.parse(envelope)
+        handler, event = self.spec.parse(envelope)  # poison before any session is opened
         async with self._session_factory() as session:
-            if await _already_handled(session, self.spec.durable, envelope.id):
+            if await self._apply_in(session, envelope, parsed=(handler, event)) == "duplicate":
                 return "duplicate"
-            await handler(session, event)
-            session.add(
-                InboxMessage(
-                    consumer=self.spec.durable, event_id=envelope.id, subject=envelope.subject
-                )
-            )
             try:
                 await session.commit()
             except IntegrityError:
                 # Another runner applied it concurrently; its effect stands, ours rolls back.
                 await session.rollback()
                 return "duplicate"
+        return "applied"
+
+    async def _apply_in(
+        self,
+        session: AsyncSession,
+        envelope: EventEnvelope,
+        *,
+        parsed: tuple[EventHandler, Event[Any]] | None = None,
+    ) -> str:
+        """The handler's effect and the inbox row, in `session` (not committed)."""
+        handler, event = parsed or self.spec.parse(envelope)
+        if await _already_handled(session, self.spec.durable, envelope.id):
+            return "duplicate"
+        await handler(session, event)
+        session.add(
+            InboxMessage(consumer=self.spec.durable, event_id=envelope.id, subject=envelope.subject)
+        )
         return "applied"
 
     async def _retry_or_dead_letter(

@@ -17,6 +17,7 @@ import structlog
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -161,8 +162,9 @@ class OutboxRelay:
                 with self._guard.busy():
                     published, complete = await self.publish_pending()
                 failures = 0 if complete else failures + 1
-            except (DBAPIError, OSError, TimeoutError) as exc:
-                # The database is away for a while: expected weather, retried with backoff.
+            except (DBAPIError, PoolTimeout, OSError, TimeoutError) as exc:
+                # The database is away or its pool busy for a while: expected weather, retried
+                # with backoff.
                 log.warning(
                     "outbox.relay_round_failed", service=self._service, error=type(exc).__name__
                 )

@@ -31,7 +31,7 @@ from licheng.kit.metrics import metrics_router
 from licheng.kit.outbox import OutboxRelay
 from licheng.kit.security_headers import SecurityHeadersMiddleware
 from licheng.kit.settings import ServiceSettings
-from licheng.kit.storage import ObjectStorage
+from licheng.kit.storage import ObjectStorage, keep_multipart_spools_small
 
 log = structlog.get_logger("licheng.service")
 
@@ -102,7 +102,12 @@ def _readiness_checks(app: FastAPI) -> Mapping[str, ReadinessCheck]:
 async def _runtime(app: FastAPI, definition: ServiceDefinition) -> AsyncIterator[None]:
     settings = definition.settings
     async with AsyncExitStack() as stack:
-        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
         stack.push_async_callback(engine.dispose)
         session_factory = create_session_factory(engine)
         nc = await connect_nats(
@@ -183,6 +188,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     """A FastAPI app with the suite's lifespan, middleware, errors and health endpoints."""
     settings = definition.settings
     configure_logging(service=definition.name, level=settings.log_level, json=settings.log_json)
+    keep_multipart_spools_small()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

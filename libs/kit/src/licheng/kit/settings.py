@@ -33,7 +33,13 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     public_url: str = ""
     database_url: str = "sqlite+aiosqlite:///./var/local/service.db"
+    # Connections per process: `pool_size` kept open, `max_overflow` more under load; a request
+    # waits `database_pool_timeout_seconds` for one, then answers 503 `database_busy`. Sum
+    # (pool_size + max_overflow) over every service process under PostgreSQL's max_connections
+    # (300 in deploy/infra), leaving room for migrations and psql. See docs/architecture.md.
     database_pool_size: int = 10
+    database_max_overflow: int = 10
+    database_pool_timeout_seconds: float = 10.0
     nats_url: str = "nats://127.0.0.1:4222"
     s3_endpoint: str = "127.0.0.1:8333"
     s3_access_key: str = "licheng"

@@ -1,15 +1,23 @@
 """Object storage over the `minio` SDK.
 
-Uploads arrive as a stream. `put_stream` enforces the size limit while reading, checks the real
-type from the first bytes (magic numbers, not the name), hashes as it goes, and spools to a
-temporary file that spills to disk past 1 MiB, so memory stays flat. Only when every check
-passes does anything reach the bucket: a rejected upload stores nothing.
+An upload is checked before anything reaches the bucket: its size against the limit, its real
+type from the first bytes (magic numbers, not the name), its SHA-256. A multipart upload the
+web framework already spooled (`MULTIPART_SPOOL_BYTES` in memory, then a temporary file) is
+checked in place by `inspect_spooled` — no second copy; a plain byte stream is spooled (up to
+1 MiB in memory) by `receive`, the size limit enforced as bytes arrive. A rejected upload
+stores nothing.
+
+`put` then streams the spooled bytes to S3 in one PUT signed with the SHA-256 already computed:
+the bytes are not copied into memory or hashed again (minio's `put_object` would do both), so
+memory per upload in flight stays at the spool plus a 16 KiB send buffer. A put that fails
+raises `StorageUnavailable` (503, `Retry-After`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 import tempfile
 import uuid
@@ -20,17 +28,35 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import BinaryIO, cast
+from typing import IO
+from urllib.parse import quote, urlsplit
 
 import filetype
+import structlog
 import urllib3
 from minio import Minio
+from minio.credentials.credentials import Credentials
 from minio.error import S3Error
+from minio.signer import sign_v4_s3
+from minio.time import to_amz_date
+from minio.time import utcnow as amz_utcnow
+from starlette.formparsers import MultiPartParser
 
 from licheng.contracts.schools import is_school_code
-from licheng.kit.errors import BadRequest, FileTooLarge, FileTypeMismatch, UnsupportedFileType
+from licheng.kit.errors import (
+    BadRequest,
+    FileTooLarge,
+    FileTypeMismatch,
+    StorageUnavailable,
+    UnsupportedFileType,
+)
+
+log = structlog.get_logger("licheng.storage")
 
 SPOOL_IN_MEMORY_BYTES = 1024 * 1024
+# What Starlette's multipart parser keeps of each uploaded file in memory before it spills to a
+# temporary file (its default is 1 MiB): with many uploads in flight, memory is this times them.
+MULTIPART_SPOOL_BYTES = 256 * 1024
 SNIFF_BYTES = 8192
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -160,7 +186,7 @@ def object_key(*, school_code: str, owner_id: uuid.UUID, record_id: uuid.UUID, s
 class ReceivedUpload:
     """An upload that passed the checks, spooled (memory, then disk) and hashed, not yet stored."""
 
-    spool: SpooledTemporaryFile[bytes]
+    spool: IO[bytes]
     size: int
     sha256: str
     kind: FileKind
@@ -244,6 +270,41 @@ async def _spool(
     return spool, size, digest.hexdigest(), kind
 
 
+def _too_large(limit: int) -> FileTooLarge:
+    return FileTooLarge(f"檔案超過大小上限 {limit // MIB} MB", detail={"max_bytes": limit})
+
+
+def _inspect(file: IO[bytes], policy: UploadPolicy, claimed: FileKind | None) -> ReceivedUpload:
+    """Check a spooled file in place (empty, type, size) and hash it, leaving it at its start."""
+    size = file.seek(0, os.SEEK_END)
+    if size == 0:
+        raise BadRequest("檔案是空的", code="file_empty")
+    file.seek(0)
+    kind = _check_kind(file.read(SNIFF_BYTES), policy=policy, claimed=claimed)
+    if size > policy.max_bytes[kind]:
+        raise _too_large(policy.max_bytes[kind])
+    file.seek(0)
+    sha256 = hashlib.file_digest(file, "sha256").hexdigest()  # type: ignore[arg-type]
+    file.seek(0)
+    return ReceivedUpload(spool=file, size=size, sha256=sha256, kind=kind)
+
+
+def keep_multipart_spools_small() -> None:
+    """Have the multipart parser spill each uploaded file to disk past `MULTIPART_SPOOL_BYTES`
+    (a process-wide class setting of Starlette's; every service sets the same value)."""
+    MultiPartParser.spool_max_size = MULTIPART_SPOOL_BYTES
+
+
+async def inspect_spooled(
+    file: IO[bytes], *, policy: UploadPolicy, claimed: FileKind | None = None
+) -> ReceivedUpload:
+    """Check and hash an upload already spooled by the web framework (a multipart `UploadFile`'s
+    `.file`), without copying it; raise (storing nothing) when it breaks the policy.
+
+    The caller keeps owning the file (Starlette closes an `UploadFile` after the response)."""
+    return await asyncio.to_thread(_inspect, file, policy, claimed)
+
+
 def _check_kind(head: bytes, *, policy: UploadPolicy, claimed: FileKind | None) -> FileKind:
     actual = sniff_kind(head)
     allowed = sorted(k.value for k in policy.allowed)
@@ -282,6 +343,10 @@ class ObjectStorage:
             region=region,
             http_client=http,
         )
+        self._http = http
+        self._base = f"{'https' if secure else 'http'}://{endpoint}"
+        self._region = region
+        self._credentials = Credentials(access_key, secret_key)
 
     async def ensure_buckets(self, names: Iterable[str]) -> None:
         """Create the buckets that do not exist yet."""
@@ -318,21 +383,44 @@ class ObjectStorage:
             spool.close()
 
     async def put(self, upload: ReceivedUpload, *, bucket: str, key_for: KeyFor) -> StoredObject:
-        """Store a received upload under its content-addressed key."""
+        """Store a received upload under its content-addressed key; `StorageUnavailable` (503)
+        when the store does not take it. Hold no database connection while this runs."""
         key = key_for(upload.sha256)
-        upload.spool.seek(0)
-        await asyncio.to_thread(
-            self.client.put_object,
-            bucket,
-            key,
-            cast(BinaryIO, upload.spool),
-            length=upload.size,
-            content_type=upload.kind.content_type,
-            metadata={"sha256": upload.sha256},
-        )
+        try:
+            await asyncio.to_thread(self._put_spooled, upload, bucket, key)
+        except (urllib3.exceptions.HTTPError, OSError, _PutRefused) as exc:
+            log.warning("storage.put_failed", bucket=bucket, key=key, error=str(exc)[:200])
+            raise StorageUnavailable() from exc
         return StoredObject(
             bucket=bucket, key=key, size=upload.size, sha256=upload.sha256, kind=upload.kind
         )
+
+    def _put_spooled(self, upload: ReceivedUpload, bucket: str, key: str) -> None:
+        """One PUT streamed from the spool (16 KiB at a time), signed with the known SHA-256."""
+        url = urlsplit(f"{self._base}/{bucket}/{quote(key, safe='/')}")
+        date = amz_utcnow()
+        headers = sign_v4_s3(
+            method="PUT",
+            url=url,
+            region=self._region,
+            headers={
+                "Host": url.netloc,
+                "Content-Length": str(upload.size),
+                "Content-Type": upload.kind.content_type,
+                "x-amz-content-sha256": upload.sha256,
+                "x-amz-date": to_amz_date(date),
+                "x-amz-meta-sha256": upload.sha256,
+            },
+            credentials=self._credentials,
+            content_sha256=upload.sha256,
+            date=date,
+        )
+        upload.spool.seek(0)
+        response = self._http.urlopen(
+            "PUT", url.geturl(), body=upload.spool, headers=headers, redirect=False
+        )
+        if response.status != 200:
+            raise _PutRefused(f"S3 answered {response.status}: {response.data[:200]!r}")
 
     async def put_stream(
         self,
@@ -387,6 +475,10 @@ class ObjectStorage:
     async def remove(self, *, bucket: str, key: str) -> None:
         """Delete an object; deleting a missing one is fine."""
         await asyncio.to_thread(self.client.remove_object, bucket, key)
+
+
+class _PutRefused(Exception):
+    """The store answered a PUT with something other than 200."""
 
 
 class KeyFor:

@@ -15,6 +15,7 @@ exception, a 500) unless the test names that event in `@pytest.mark.expected_err
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -207,11 +208,21 @@ def storage(infra: TestInfra) -> ObjectStorage:
 
 
 @pytest.fixture
-async def bucket(storage: ObjectStorage) -> str:
-    """A fresh, empty bucket for this test."""
+async def bucket(storage: ObjectStorage) -> AsyncIterator[str]:
+    """A fresh, empty bucket for this test, removed with its objects afterwards (SeaweedFS
+    gives every bucket its own volumes: left behind, they fill the test server)."""
     name = f"test-{uuid.uuid4().hex[:12]}"
     await storage.ensure_buckets([name])
-    return name
+    yield name
+
+    def remove() -> None:
+        client = storage.client
+        for item in client.list_objects(name, recursive=True):
+            if item.object_name is not None:
+                client.remove_object(name, item.object_name)
+        client.remove_bucket(name)
+
+    await asyncio.to_thread(remove)
 
 
 class TestIssuer:

@@ -85,7 +85,8 @@ class NatsServerProcess:
 
 
 class TcpProxy:
-    """Forwards a local port to a real server; `cut()` makes the server vanish for clients."""
+    """Forwards a local port to a real server; `cut()` makes the server vanish for clients,
+    `pause()` makes it hang (bytes held in both directions) until `resume()`."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target_host = target_host
@@ -93,6 +94,19 @@ class TcpProxy:
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        # Set when a byte arrived while paused: a client is now waiting on the server.
+        self.stalled = asyncio.Event()
+
+    def pause(self) -> None:
+        """Hold every byte that arrives from now on (connections stay open) until `resume()`."""
+        self.stalled.clear()
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Pass the held bytes on, and everything after them."""
+        self._flowing.set()
 
     async def start(self) -> None:
         """Listen (again) on the same port."""
@@ -121,6 +135,9 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if not self._flowing.is_set():
+                    self.stalled.set()
+                    await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, File, Request, Response, UploadFile, status
@@ -34,7 +33,6 @@ router = APIRouter(
     tags=["outcomes"],
     responses=error_responses(413, 415, 423),
 )
-CHUNK = 64 * 1024
 
 
 @router.get("/me/courses", response_model=list[CoursePublic], summary="我的修課紀錄")
@@ -121,11 +119,6 @@ async def delete_outcome(outcome_id: uuid.UUID, session: SessionDep, me: Student
     await service.delete(session, outcome=outcome, actor_id=me.person_id)
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(CHUNK):
-        yield chunk
-
-
 # The `{file_id:uuid}` routes come before the `{slot}` ones: a file id never reaches `slot`.
 @router.post(
     "/outcomes/{outcome_id}/files",
@@ -156,7 +149,7 @@ async def add_file(
         bucket=settings.uploads_bucket,
         outcome=outcome,
         filename=file.filename or "upload",
-        chunks=_chunks(file),
+        upload=file.file,
         actor_id=me.person_id,
     )
     if not created:
@@ -227,7 +220,7 @@ async def upload_file(
         outcome=outcome,
         slot=slot,
         filename=file.filename or "upload",
-        chunks=_chunks(file),
+        upload=file.file,
         actor_id=me.person_id,
     )
     return await views.public_view(session, outcome)

@@ -8,8 +8,8 @@ and writes its event and audit row in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection
-from typing import Any
+from collections.abc import Collection
+from typing import IO, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,8 +38,16 @@ from licheng.course_outcomes.outcomes import repository
 from licheng.course_outcomes.outcomes.schemas import Decision, OutcomeCreate, OutcomeUpdate
 from licheng.course_outcomes.parameters import service as parameters
 from licheng.kit.changes import record_change
+from licheng.kit.db import release_connection
 from licheng.kit.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
-from licheng.kit.storage import FileKind, KeyFor, ObjectStorage, UploadPolicy, safe_filename
+from licheng.kit.storage import (
+    FileKind,
+    KeyFor,
+    ObjectStorage,
+    UploadPolicy,
+    inspect_spooled,
+    safe_filename,
+)
 from licheng.kit.timeutil import utcnow
 
 EDITABLE = frozenset({OutcomeStatus.DRAFT, OutcomeStatus.FAILED})
@@ -312,6 +320,13 @@ async def _files_changed(
     )
 
 
+async def _lock_for_write(session: AsyncSession, outcome: Outcome) -> OutcomeParameters:
+    # The short transaction after the put: lock the row and check again what the first phase
+    # saw, since the window, the lock or the outcome may have changed while the bytes went out.
+    await _lock_editable(session, outcome)
+    return await _file_rules(session, outcome)
+
+
 async def attach_file(
     session: AsyncSession,
     *,
@@ -320,44 +335,40 @@ async def attach_file(
     outcome: Outcome,
     slot: FileSlot,
     filename: str,
-    chunks: AsyncIterator[bytes],
+    upload: IO[bytes],
     actor_id: uuid.UUID | None,
 ) -> OutcomeFile:
-    """Stream a file into the outcome's slot: replace its one file there, or add one (the cap).
+    """Put a spooled upload into the outcome's slot: replace its one file there, or add one (the
+    cap).
 
     A slot holding several files answers 409 (use the file id). On a certified outcome only a
     byte-identical re-upload is accepted, and it keeps the certification (the 2021 data-loss
-    lesson: a matching hash needs no re-certification).
+    lesson: a matching hash needs no re-certification). No database connection is held while
+    the bytes are checked and put to S3 (docs/course-outcomes.md, "Uploads and the pool").
     """
     rules = await _file_rules(session, outcome)
     limits = parameters.upload_policy(rules).max_bytes
     allowed = {kind: size for kind, size in limits.items() if kind in SLOT_KINDS[slot]}
     if not allowed:
         raise BadRequest("本學期未開放此類檔案", code="file_type_not_allowed")
-    school, cap = outcome.school_code, rules.files_per_outcome
+    school = outcome.school_code
     in_slot = await repository.files_in_slot(session, school, outcome.id, slot)
     certified = outcome.status == OutcomeStatus.CERTIFIED
-    if not certified:  # refuse before a byte is read
-        if len(in_slot) > 1:
-            raise several_in_slot(slot, in_slot)
-        if not in_slot and await repository.count_files(session, school, outcome.id) >= cap:
-            raise too_many_files(cap)
-    async with storage.receive(
-        chunks, policy=UploadPolicy(max_bytes=allowed), claimed=FileKind.from_filename(filename)
-    ) as upload:
-        # Decide with the hash in hand, before anything reaches the bucket.
-        if certified:
-            same = next((f for f in in_slot if f.sha256 == upload.sha256), None)
-            if same is not None:
-                return same  # the same bytes again: certification stands, nothing changes
-            raise _refuse_certified()
-        await _lock_editable(session, outcome)
-        in_slot = await repository.files_in_slot(session, school, outcome.id, slot)
-        if len(in_slot) > 1:
-            raise several_in_slot(slot, in_slot)
-        if not in_slot and await repository.count_files(session, school, outcome.id) >= cap:
-            raise too_many_files(cap)
-        stored = await storage.put(upload, bucket=bucket, key_for=_key_for(outcome))
+    if not certified:
+        await _check_room(session, outcome, in_slot, slot=slot, cap=rules.files_per_outcome)
+    await release_connection(session)
+    received = await inspect_spooled(
+        upload, policy=UploadPolicy(max_bytes=allowed), claimed=FileKind.from_filename(filename)
+    )
+    if certified:  # decided with the hash in hand, before anything reaches the bucket
+        same = next((f for f in in_slot if f.sha256 == received.sha256), None)
+        if same is not None:
+            return same  # the same bytes again: certification stands, nothing changes
+        raise _refuse_certified()
+    stored = await storage.put(received, bucket=bucket, key_for=_key_for(outcome))
+    rules = await _lock_for_write(session, outcome)
+    in_slot = await repository.files_in_slot(session, school, outcome.id, slot)
+    await _check_room(session, outcome, in_slot, slot=slot, cap=rules.files_per_outcome)
     before = _snapshot(outcome)
     name = safe_filename(filename, stored.kind)
     if in_slot:
@@ -381,6 +392,22 @@ async def attach_file(
     return file
 
 
+async def _check_room(
+    session: AsyncSession,
+    outcome: Outcome,
+    in_slot: list[OutcomeFile],
+    *,
+    slot: FileSlot,
+    cap: int,
+) -> None:
+    if len(in_slot) > 1:
+        raise several_in_slot(slot, in_slot)
+    if in_slot:
+        return
+    if await repository.count_files(session, outcome.school_code, outcome.id) >= cap:
+        raise too_many_files(cap)
+
+
 async def add_file(
     session: AsyncSession,
     *,
@@ -388,38 +415,37 @@ async def add_file(
     bucket: str,
     outcome: Outcome,
     filename: str,
-    chunks: AsyncIterator[bytes],
+    upload: IO[bytes],
     actor_id: uuid.UUID | None,
 ) -> tuple[OutcomeFile, bool]:
-    """Stream one more file into the outcome, up to the cap; (the file, whether it is new)."""
+    """Put one more spooled file into the outcome, up to the cap; (the file, whether it is new).
+
+    No database connection is held while the bytes are checked and put to S3."""
     rules = await _file_rules(session, outcome)
-    school, cap = outcome.school_code, rules.files_per_outcome
+    school = outcome.school_code
+    held = (await repository.files_of(session, school, [outcome.id]))[outcome.id]
     certified = outcome.status == OutcomeStatus.CERTIFIED
-    if not certified and await repository.count_files(session, school, outcome.id) >= cap:
-        raise too_many_files(cap)  # before a byte is read, so nothing reaches the bucket
-    async with storage.receive(
-        chunks,
-        policy=parameters.upload_policy(rules),
-        claimed=FileKind.from_filename(filename),
-    ) as upload:
-        if certified:
-            held = (await repository.files_of(session, school, [outcome.id]))[outcome.id]
-            same = next((f for f in held if f.sha256 == upload.sha256), None)
-            if same is not None:
-                return same, False  # its own bytes again: certification stands, nothing changes
-            raise _refuse_certified()
-        await _lock_editable(session, outcome)
-        held = (await repository.files_of(session, school, [outcome.id]))[outcome.id]
-        if len(held) >= cap:
-            raise too_many_files(cap)
-        same = next((f for f in held if f.sha256 == upload.sha256), None)
+    if not certified and len(held) >= rules.files_per_outcome:
+        raise too_many_files(rules.files_per_outcome)  # before the bytes are even hashed
+    await release_connection(session)
+    received = await inspect_spooled(
+        upload, policy=parameters.upload_policy(rules), claimed=FileKind.from_filename(filename)
+    )
+    same = next((f for f in held if f.sha256 == received.sha256), None)
+    if certified:
         if same is not None:
-            raise Conflict(
-                f"此檔案已在這件成果中（{same.filename}）",
-                code="file_already_attached",
-                detail={"file_id": str(same.id)},
-            )
-        stored = await storage.put(upload, bucket=bucket, key_for=_key_for(outcome))
+            return same, False  # its own bytes again: certification stands, nothing changes
+        raise _refuse_certified()
+    if same is not None:
+        raise already_attached(same)
+    stored = await storage.put(received, bucket=bucket, key_for=_key_for(outcome))
+    rules = await _lock_for_write(session, outcome)
+    held = (await repository.files_of(session, school, [outcome.id]))[outcome.id]
+    if len(held) >= rules.files_per_outcome:
+        raise too_many_files(rules.files_per_outcome)
+    same = next((f for f in held if f.sha256 == stored.sha256), None)
+    if same is not None:
+        raise already_attached(same)
     before = _snapshot(outcome)
     file = OutcomeFile(
         school_code=school,
@@ -435,6 +461,15 @@ async def add_file(
     await session.flush()
     await _files_changed(session, outcome, before=before, actor_id=actor_id)
     return file, True
+
+
+def already_attached(same: OutcomeFile) -> Conflict:
+    """409: these very bytes are already one of the outcome's files."""
+    return Conflict(
+        f"此檔案已在這件成果中（{same.filename}）",
+        code="file_already_attached",
+        detail={"file_id": str(same.id)},
+    )
 
 
 async def remove_file(
