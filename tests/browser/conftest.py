@@ -1,6 +1,7 @@
 """A school signed in through Keycloak: identity (syncing people to Keycloak with an initial
-password), course-outcomes, the gateway and the portal, every one trusting Keycloak's keys —
-the district deployment in miniature, for tests that drive a real browser."""
+password), course-outcomes, performances, guidance, exports with its worker, the gateway and
+the portal, every one trusting Keycloak's keys — the district deployment in miniature, for
+tests that drive a real browser."""
 
 from __future__ import annotations
 
@@ -17,15 +18,28 @@ import jwt
 import pytest
 from fastapi import FastAPI
 from playwright.async_api import Page
+from pydantic import SecretStr
 
 from licheng.course_outcomes.app import create_app as create_course_outcomes
 from licheng.course_outcomes.cli import MIGRATIONS_DIR as COURSE_MIGRATIONS
 from licheng.course_outcomes.settings import Settings as CourseSettings
+from licheng.exports.app import create_app as create_exports
+from licheng.exports.cli import MIGRATIONS_DIR as EXPORTS_MIGRATIONS
+from licheng.exports.identifiers import IdentityIdentifiers
+from licheng.exports.settings import Settings as ExportsSettings
+from licheng.exports.worker import create_worker_app
 from licheng.gateway.app import create_app as create_gateway
 from licheng.gateway.settings import Settings as GatewaySettings
+from licheng.guidance.app import create_app as create_guidance
+from licheng.guidance.cli import MIGRATIONS_DIR as GUIDANCE_MIGRATIONS
+from licheng.guidance.settings import Settings as GuidanceSettings
 from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
 from licheng.identity.settings import Settings as IdentitySettings
+from licheng.kit.service_tokens import ClientCredentials
+from licheng.performances.app import create_app as create_performances
+from licheng.performances.cli import MIGRATIONS_DIR as PERFORMANCES_MIGRATIONS
+from licheng.performances.settings import Settings as PerformancesSettings
 from licheng.testing.apps import service_settings, serving
 from licheng.testing.fixtures import MigratedDatabaseFactory
 from licheng.testing.infra import TestInfra
@@ -34,6 +48,7 @@ from licheng.web.app import create_app as create_web
 from licheng.web.settings import Settings as WebSettings
 
 PASSWORD = "Portal-initial-Password-1"
+EXPORTS_CLIENT_SECRET = "exports-dev-secret"  # the test realm's secret for licheng-exports
 TERM = {"academic_year": 115, "semester": 1}
 
 
@@ -118,6 +133,15 @@ class SsoSchool:
         assert opened.status_code == 200, opened.text
         return {"admin": admin["authorization"], "submitter": submitter["authorization"]}
 
+    async def grant(self, admin: dict[str, str], staff_no: str, role: str) -> dict[str, str]:
+        """Give the staff member `role` as the admin; their API headers once Keycloak has it."""
+        base = f"/api/identity/v1/schools/{self.school}"
+        listed = (await self.api.get(f"{base}/staff", headers=admin)).json()["items"]
+        person = next(p["id"] for p in listed if p["local_no"] == staff_no)
+        granted = await self.api.put(f"{base}/staff/{person}/roles/{role}", headers=admin)
+        assert granted.is_success, granted.text
+        return await self.token(self.username("t", staff_no.lower()), role=role)
+
     async def eventually_ok(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Repeat a call (up to 40 s) until it answers 2xx."""
         deadline = time.monotonic() + 40
@@ -157,6 +181,30 @@ async def sso_school(
             **keycloak,
         )
     )
+    performances = create_performances(
+        service_settings(
+            PerformancesSettings,
+            infra=infra,
+            database_url=await migrated_database(PERFORMANCES_MIGRATIONS, "sso_performances"),
+            **keycloak,
+        )
+    )
+    guidance = create_guidance(
+        service_settings(
+            GuidanceSettings,
+            infra=infra,
+            database_url=await migrated_database(GUIDANCE_MIGRATIONS, "sso_guidance"),
+            **keycloak,
+        )
+    )
+    exports_settings = service_settings(
+        ExportsSettings,
+        infra=infra,
+        database_url=await migrated_database(EXPORTS_MIGRATIONS, "sso_exports"),
+        job_ack_wait_seconds=5.0,
+        **keycloak,
+    )
+    exports = create_exports(exports_settings)
     gateway_port, web_port = free_port(), free_port()
     portal = f"http://127.0.0.1:{gateway_port}"
     web = create_web(
@@ -170,20 +218,42 @@ async def sso_school(
             nats_url=infra.nats_url,
         )
     )
-    async with serving(identity) as identity_url, serving(courses) as courses_url:
+    async with (
+        serving(identity) as identity_url,
+        serving(courses) as courses_url,
+        serving(performances) as performances_url,
+        serving(guidance) as guidance_url,
+        serving(exports) as exports_url,
+    ):
+        tokens = ClientCredentials(
+            token_url=f"{infra.keycloak_issuer}/protocol/openid-connect/token",
+            client_id="licheng-exports",
+            client_secret=SecretStr(EXPORTS_CLIENT_SECRET),
+        )
+        worker = create_worker_app(
+            exports_settings,
+            identifiers=IdentityIdentifiers(identity_url=identity_url, tokens=tokens),
+        )
         gateway = create_gateway(
             GatewaySettings(
                 environment="test",
                 jwks_url=keycloak["jwks_url"],
                 jwt_issuer=keycloak["issuer"],
                 portal_url=f"http://127.0.0.1:{web_port}",
-                upstreams={"identity": identity_url, "course-outcomes": courses_url},
+                upstreams={
+                    "identity": identity_url,
+                    "course-outcomes": courses_url,
+                    "performances": performances_url,
+                    "guidance": guidance_url,
+                    "exports": exports_url,
+                },
                 # Every server of this stack shares the test's one event loop, on a machine
                 # busy with the rest of the suite: allow a slow accept.
                 upstream_connect_timeout_seconds=15.0,
             )
         )
         async with (
+            serving(worker),
             serving(web, web_port),
             serving(gateway, gateway_port),
             httpx.AsyncClient(base_url=portal, timeout=30) as api,

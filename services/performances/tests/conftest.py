@@ -29,11 +29,18 @@ class PerformancesApi(ServiceApi):
 
 
 @pytest.fixture
+def perf_api_settings() -> dict[str, Any]:
+    """Further settings of the service under test; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
 async def perf_api(
     infra: TestInfra,
     migrated_database: MigratedDatabaseFactory,
     issuer: TestIssuer,
     nats_client: NatsClient,
+    perf_api_settings: dict[str, Any],
 ) -> AsyncIterator[PerformancesApi]:
     url = await migrated_database(MIGRATIONS_DIR, "performances")
     await ensure_streams(nats_client.jetstream(), "identity", "exports")
@@ -45,6 +52,7 @@ async def perf_api(
         infra=infra,
         issuer=issuer,
         nats_client=nats_client,
+        **perf_api_settings,
     ) as api:
         yield api
 

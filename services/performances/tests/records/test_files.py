@@ -102,8 +102,11 @@ async def test_concurrent_uploads_cannot_pass_the_cap_together(filling: Filling)
     assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
     assert await filling.api.count(PerformanceFile) == 3
     async with filling.api.app.state.session_factory() as session:
-        keys = sorted(f.object_key for f in (await session.exec(select(PerformanceFile))).all())
-    assert await filling.objects(rid) == keys
+        keys = {f.object_key for f in (await session.exec(select(PerformanceFile))).all()}
+    # The loser was turned away after its put (the cap is checked again under the row lock; no
+    # connection is held during the put): no row names a missing object, and its bytes stay
+    # unreferenced for the retention sweep (docs/performances.md, uploads and the pool).
+    assert keys <= set(await filling.objects(rid))
 
 
 async def test_the_same_file_twice_and_file_changes_outside_the_window(filling: Filling) -> None:

@@ -31,12 +31,21 @@ from licheng.web.deps import CsrfRefused, SchoolRequired, SignInRequired, sign_i
 from licheng.web.gateway import ApiRefused
 from licheng.web.pages.admin import router as admin_router
 from licheng.web.pages.announcements import router as announcements_router
+from licheng.web.pages.cadres import router as cadres_router
+from licheng.web.pages.certificates import router as certificates_router
+from licheng.web.pages.counseling import router as counseling_router
 from licheng.web.pages.courses import router as courses_router
 from licheng.web.pages.district import router as district_router
 from licheng.web.pages.home import router as home_router
 from licheng.web.pages.homeroom import router as homeroom_router
+from licheng.web.pages.homeroom_performances import router as homeroom_performances_router
+from licheng.web.pages.performance_items import router as performance_items_router
+from licheng.web.pages.performances import router as performances_router
 from licheng.web.pages.render import render
+from licheng.web.pages.rosters import router as rosters_router
 from licheng.web.pages.student import router as student_router
+from licheng.web.pages.student_performances import router as student_performances_router
+from licheng.web.pages.student_writings import router as student_writings_router
 from licheng.web.pages.teacher import router as teacher_router
 from licheng.web.sessions import SessionStore
 from licheng.web.settings import Settings
@@ -109,6 +118,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         courses_router,
         admin_router,
         district_router,
+        student_performances_router,
+        student_writings_router,
+        homeroom_performances_router,
+        counseling_router,
+        performance_items_router,
+        certificates_router,
+        rosters_router,
+        performances_router,
+        cadres_router,
     ):
         app.include_router(router)
     _install_page_errors(app)

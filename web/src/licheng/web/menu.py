@@ -18,19 +18,40 @@ class MenuItem:
 ROLE_PAGES: dict[Role, tuple[MenuItem, ...]] = {
     Role.STUDENT: (
         MenuItem("我的課程學習成果", "/student/outcomes"),
+        MenuItem("我的多元表現", "/student/performances"),
+        MenuItem("自傳與學習計畫", "/student/writings"),
+        MenuItem("學習歷程檔案下載", "/student/portfolio"),
         MenuItem("學生資料維護", "/student/profile"),
     ),
     Role.COURSE_TEACHER: (MenuItem("待認證成果", "/teacher/certifications"),),
-    Role.HOMEROOM_TEACHER: (MenuItem("班級課程學習成果", "/homeroom"),),
+    Role.HOMEROOM_TEACHER: (
+        MenuItem("班級課程學習成果", "/homeroom"),
+        MenuItem("班級多元表現", "/homeroom/performances"),
+        MenuItem("班級課程諮詢紀錄", "/homeroom/counseling"),
+    ),
+    Role.COUNSELOR: (MenuItem("課程諮詢紀錄", "/counseling"),),
     Role.COURSE_SUBMITTER: (
         MenuItem("課程學習成果參數設定", "/courses/parameters"),
         MenuItem("課程學習成果填報狀況", "/courses/status"),
         MenuItem("修課紀錄匯入", "/courses/imports"),
+        MenuItem("課程學習成果名冊提交", "/rosters/26"),
     ),
+    Role.PERFORMANCE_SUBMITTER: (
+        MenuItem("多元表現參數設定", "/performances/parameters"),
+        MenuItem("多元表現填報狀況", "/performances/status"),
+        MenuItem("多元表現名冊提交", "/rosters/25"),
+    ),
+    Role.CADRE_SUBMITTER: (
+        MenuItem("校內幹部匯入", "/cadres/imports"),
+        MenuItem("校內幹部名冊提交", "/rosters/24"),
+    ),
+    Role.PERFORMANCE_ITEM_MANAGER: (MenuItem("多元表現批次匯入", "/performance-items/imports"),),
+    Role.CERTIFICATE_MANAGER: (MenuItem("檢定證照項目", "/certificates"),),
     Role.ADMIN: (
         MenuItem("人員與班級匯入", "/admin/imports"),
         MenuItem("權限設定", "/admin/grants"),
         MenuItem("公告管理", "/admin/announcements"),
+        MenuItem("名冊提交紀錄與解鎖", "/rosters"),
         MenuItem("稽核紀錄", "/admin/audit"),
     ),
 }

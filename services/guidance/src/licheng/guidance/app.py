@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from licheng.guidance.audit import router as audit_router
 from licheng.guidance.counseling.router import router as counseling_router
+from licheng.guidance.lookup.router import router as lookup_router
 from licheng.guidance.parameters.router import router as parameters_router
 from licheng.guidance.settings import Settings
 from licheng.guidance.writings.router import router as writings_router
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             routers=[
                 audit_router,
                 counseling_router,
+                lookup_router,
                 parameters_router,
                 writings_router,
             ],

@@ -6,6 +6,8 @@
   counseling records and writings), a counselor (all writings, their and others' records to
   read), the student (their own writings). `Reader` below decides per record.
 - `Admin`: the school's 系統管理者 (parameters, the audit log).
+- `StudentLookup`: who may look students and classes up (counselors and school-wide staff the
+  whole school, a 導師 their own classes).
 """
 
 from __future__ import annotations
@@ -96,3 +98,31 @@ async def _reader(
 
 
 GuidanceReader = Annotated[Reader, Depends(_reader)]
+
+
+SCHOOL_WIDE_SCOPES = frozenset(Scope) - {Scope.OWN, Scope.OWN_CLASS, Scope.OWN_COURSES}
+
+
+@dataclass(frozen=True)
+class Looker:
+    """Someone allowed to look up the school's students and classes, and how far."""
+
+    school_code: str
+    person_id: uuid.UUID
+    school_wide: bool
+
+
+async def _looker(
+    request: Request, principal: Annotated[Principal, Depends(get_principal)]
+) -> Looker:
+    school_code = str(request.path_params.get("school_code", ""))
+    read = _grant_or_none(principal, school_code, Capability.PORTFOLIO_READ)
+    counsel = _grant_or_none(principal, school_code, Capability.COUNSELING_RECORD)
+    scopes = read.scopes if read else frozenset()
+    school_wide = counsel is not None or bool(scopes & SCHOOL_WIDE_SCOPES)
+    if principal.person_id is None or not (school_wide or Scope.OWN_CLASS in scopes):
+        raise Forbidden("此功能僅限課程諮詢教師、導師或學校行政人員使用", code="lookup_forbidden")
+    return Looker(school_code=school_code, person_id=principal.person_id, school_wide=school_wide)
+
+
+StudentLookup = Annotated[Looker, Depends(_looker)]

@@ -12,3 +12,7 @@ class Settings(ServiceSettings):
 
     port: int = 8103
     database_url: str = "sqlite+aiosqlite:///./var/local/performances.db"
+    # The kit's 10 kept + 10 more under load: proof-file uploads hold no connection during
+    # their S3 put; docs/performances.md, "Uploads and the pool".
+    database_pool_size: int = 10
+    database_max_overflow: int = 10

@@ -15,7 +15,6 @@ from licheng.web.deps import Api
 from licheng.web.gateway import ApiRefused, GatewayApi
 from licheng.web.pages.courses import (
     TAIPEI,
-    aware_from_input,
     field_errors,
     int_arg,
     passthrough,
@@ -24,6 +23,7 @@ from licheng.web.pages.courses import (
     row_errors,
     upload_of,
 )
+from licheng.web.pages.parameter_form import aware_from_input
 from licheng.web.pages.render import render
 from licheng.web.sessions import Session
 

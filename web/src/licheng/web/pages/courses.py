@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from licheng.web.charts import outcome_chart
 from licheng.web.deps import Api, SchoolSession
 from licheng.web.gateway import ApiRefused, GatewayApi
+from licheng.web.pages.parameter_form import FILE_KINDS, ParameterForm
 from licheng.web.pages.render import render
 from licheng.web.sessions import Session
 
@@ -30,7 +31,6 @@ router = APIRouter(include_in_schema=False)
 TAIPEI = timezone(timedelta(hours=8))
 COURSE_STAFF = ("course_submitter", "admin")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MIB = 1024 * 1024
 
 # --- shared form helpers -------------------------------------------------------------------
 
@@ -57,33 +57,6 @@ def role_required(*roles: str) -> Callable[[Session], Awaitable[Session]]:
 
 
 CourseStaffSession = Annotated[Session, Depends(role_required(*COURSE_STAFF))]
-
-
-def local_input(value: object) -> str:
-    """An API moment (ISO, UTC) as a `datetime-local` value in Taiwan time."""
-    if value in (None, ""):
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=TAIPEI)
-    return moment.astimezone(TAIPEI).strftime("%Y-%m-%dT%H:%M")
-
-
-def aware_from_input(text: str) -> str | None:
-    """A `datetime-local` value (Taiwan time) as ISO 8601 with `+08:00`; None when empty.
-
-    Raises ValueError for text that is not a date and time.
-    """
-    text = text.strip()
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=TAIPEI)
-    return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
 
 
 def field_errors(exc: ApiRefused, known: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -166,80 +139,15 @@ def courses_api(session: Session) -> str:
 
 # --- 參數設定 --------------------------------------------------------------------------------
 
-WINDOWS = (("upload", "學生上傳期間"), ("certify", "教師認證期間"), ("select", "學生勾選期間"))
-NUMBERS = (
-    ("uploads_per_semester", "每學期可上傳成果件數", 1, 100),
-    ("selections_per_semester", "每學期可勾選件數", 0, 20),
-    ("files_per_outcome", "每件成果可上傳檔案數", 1, 10),
-    ("brief_max_chars", "內容簡述字數上限", 10, 2000),
+PARAMETERS = ParameterForm(
+    windows=(("upload", "學生上傳期間"), ("certify", "教師認證期間"), ("select", "學生勾選期間")),
+    numbers=(
+        ("uploads_per_semester", "每學期可上傳成果件數", 1, 100),
+        ("selections_per_semester", "每學期可勾選件數", 0, 20),
+        ("files_per_outcome", "每件成果可上傳檔案數", 1, 10),
+        ("brief_max_chars", "內容簡述字數上限", 10, 2000),
+    ),
 )
-FILE_KINDS = (
-    ("pdf", "PDF"),
-    ("jpg", "JPG 圖片"),
-    ("png", "PNG 圖片"),
-    ("mp3", "MP3 音訊"),
-    ("mp4", "MP4 影片"),
-)
-
-
-def _parameter_values(parameters: Mapping[str, Any]) -> dict[str, str]:
-    """The API's parameters as the form's text values."""
-    values: dict[str, str] = {"version": str(parameters.get("version", 0))}
-    for window, _ in WINDOWS:
-        for edge in ("from", "until"):
-            name = f"{window}_{edge}"
-            values[name] = local_input(parameters.get(name))
-    for name, *_ in NUMBERS:
-        values[name] = str(parameters.get(name, ""))
-    limits = parameters.get("file_limits") or {}
-    for kind, _ in FILE_KINDS:
-        size = limits.get(kind)
-        values[f"limit_{kind}"] = f"{size / MIB:g}" if size else ""
-    return values
-
-
-def _patch_of(
-    values: Mapping[str, str], current: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The merge patch of what the form changes from `current`, and the fields the portal
-    itself refuses (unchanged fields are not sent, so a stored second is never rounded)."""
-    shown = _parameter_values(current)
-    patch: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for window, _ in WINDOWS:
-        for edge in ("from", "until"):
-            name = f"{window}_{edge}"
-            text = values.get(name, "").strip()
-            if text == shown[name]:
-                continue
-            try:
-                patch[name] = aware_from_input(text)
-            except ValueError:
-                errors[name] = "請輸入正確的日期與時間"
-    for name, label, low, high in NUMBERS:
-        text = values.get(name, "").strip()
-        if not text.isdigit() or not low <= int(text) <= high:
-            errors[name] = f"{label}須為 {low} 到 {high} 的整數"
-        elif int(text) != current.get(name):
-            patch[name] = int(text)
-    stored = current.get("file_limits") or {}
-    limits: dict[str, int | None] = {}
-    for kind, label in FILE_KINDS:
-        text = values.get(f"limit_{kind}", "").strip()
-        size: int | None = None
-        if text:
-            try:
-                size = round(float(text) * MIB)
-            except ValueError:
-                size = 0
-            if not 0 < size <= 50 * MIB:
-                errors[f"file_limits-{kind}"] = f"{label}大小上限須大於 0 且不超過 50 MB"
-                continue
-        if size != stored.get(kind):
-            limits[kind] = size
-    if limits:
-        patch["file_limits"] = limits
-    return patch, errors
 
 
 def _parameters_page(
@@ -256,8 +164,8 @@ def _parameters_page(
         request,
         "courses/parameters.html",
         {"title": "課程學習成果參數設定", "term": term, "values": values,
-         "errors": errors or {}, "error": error, "flash": flash, "windows": WINDOWS,
-         "numbers": NUMBERS, "file_kinds": FILE_KINDS},
+         "errors": errors or {}, "error": error, "flash": flash, "windows": PARAMETERS.windows,
+         "numbers": PARAMETERS.numbers, "file_kinds": FILE_KINDS},
         status_code=status_code,
     )  # fmt: skip
 
@@ -268,7 +176,7 @@ async def parameters_page(request: Request, session: CourseStaffSession, api: Ap
     term = await school_term(request, api, session)
     parameters = await api.get(f"{courses_api(session)}/parameters/{term[0]}/{term[1]}")
     flash = "參數設定已儲存" if request.query_params.get("saved") else None
-    return _parameters_page(request, term, _parameter_values(parameters), flash=flash)
+    return _parameters_page(request, term, PARAMETERS.values(parameters), flash=flash)
 
 
 @router.post("/courses/parameters", response_class=HTMLResponse, response_model=None)
@@ -282,7 +190,7 @@ async def save_parameters(request: Request, session: CourseStaffSession, api: Ap
         year, semester = await school_term(request, api, session)
     term = (year, semester)
     path = f"{courses_api(session)}/parameters/{year}/{semester}"
-    patch, errors = _patch_of(values, await api.get(path))
+    patch, errors = PARAMETERS.patch(values, await api.get(path))
     if errors:
         return _parameters_page(request, term, values, errors=errors,
                                 error="請修正標示的欄位後再儲存", status_code=422)  # fmt: skip

@@ -60,15 +60,15 @@ DONE = {
 PROFILE_FIELDS = ("email", "phone", "address")
 
 
-def _refuse(message: str, code: str = "student_only", status: int = 403) -> ApiRefused:
+def page_refusal(message: str, code: str = "student_only", status: int = 403) -> ApiRefused:
     """A refusal shown as the portal's error page (the same page an API refusal gets)."""
     return ApiRefused(httpx.Response(status, json={"error": code, "message": message}))
 
 
-def _require_student(session: Session) -> str:
+def require_student(session: Session) -> str:
     """The school code, if the person is a student there; else the 403 page."""
     if "student" not in session.roles():
-        raise _refuse("此頁面僅供學生使用，您目前的角色無法開啟。")
+        raise page_refusal("此頁面僅供學生使用，您目前的角色無法開啟。")
     assert session.school_code is not None
     return session.school_code
 
@@ -81,7 +81,7 @@ def _identity_path(school: str) -> str:
     return f"/api/identity/v1/schools/{school}"
 
 
-async def _term(api: GatewayApi, school: str) -> tuple[int, int]:
+async def student_term(api: GatewayApi, school: str) -> tuple[int, int]:
     """The school's current 學年度 and 學期 (identity)."""
     data = await api.get(_identity_path(school))
     return int(data["academic_year"]), int(data["semester"])
@@ -114,8 +114,8 @@ async def _outcomes_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     """The whole outcomes page, optionally with one form's refusal shown next to it."""
-    school = _require_student(session)
-    year, semester = await _term(api, school)
+    school = require_student(session)
+    year, semester = await student_term(api, school)
     base = _courses_path(school)
     term = {"academic_year": year, "semester": semester}
     courses = await api.get(f"{base}/me/courses", params=term)
@@ -213,7 +213,7 @@ async def create_outcome(
     video_url: Annotated[str, Form()] = "",
 ) -> Response:
     """新增 a draft outcome for one of my courses."""
-    school = _require_student(session)
+    school = require_student(session)
     payload = {"enrolment_id": enrolment_id, **_outcome_fields(outcome_type, brief, video_url)}
     try:
         created = await api.post(f"{_courses_path(school)}/outcomes", json=payload)
@@ -234,7 +234,7 @@ async def edit_outcome(
     version: Annotated[str, Form()] = "",
 ) -> Response:
     """修改 a draft or failed outcome (with the version read, so a stale page is a 409)."""
-    school = _require_student(session)
+    school = require_student(session)
     payload = _outcome_fields(outcome_type, brief, video_url)
     headers = {"if-match": version} if version.isdigit() else {}
     try:
@@ -256,7 +256,7 @@ async def upload_file(
 ) -> Response:
     """上傳 a document (pdf/jpg/png) or media file (mp3/mp4): it goes to the slot of its kind,
     replacing the file there or adding one (up to the term's files per outcome)."""
-    school = _require_student(session)
+    school = require_student(session)
     key = f"upload:{outcome_id}"
     name = (file.filename or "") if file is not None else ""
     if file is None or not name:
@@ -283,7 +283,7 @@ async def delete_file(
     request: Request, session: SchoolSession, api: Api, outcome_id: str, file_id: str
 ) -> Response:
     """刪除 one file of a draft or failed outcome."""
-    school = _require_student(session)
+    school = require_student(session)
     try:
         await api.delete(f"{_courses_path(school)}/outcomes/{outcome_id}/files/{file_id}")
     except ApiRefused as exc:
@@ -296,7 +296,7 @@ async def download_file(
     session: SchoolSession, api: Api, outcome_id: str, file_id: str
 ) -> RedirectResponse:
     """My file: the API's five-minute download link."""
-    school = _require_student(session)
+    school = require_student(session)
     link = await api.get(f"{_courses_path(school)}/outcomes/{outcome_id}/files/{file_id}")
     return RedirectResponse(str(link["url"]), status_code=303)
 
@@ -306,7 +306,7 @@ async def submit_outcome(
     request: Request, session: SchoolSession, api: Api, outcome_id: str
 ) -> Response:
     """送審 to the course's certifying teacher."""
-    school = _require_student(session)
+    school = require_student(session)
     try:
         await api.post(f"{_courses_path(school)}/outcomes/{outcome_id}/submission")
     except ApiRefused as exc:
@@ -319,7 +319,7 @@ async def delete_outcome(
     request: Request, session: SchoolSession, api: Api, outcome_id: str
 ) -> Response:
     """刪除 a draft (or failed) outcome."""
-    school = _require_student(session)
+    school = require_student(session)
     try:
         await api.delete(f"{_courses_path(school)}/outcomes/{outcome_id}")
     except ApiRefused as exc:
@@ -330,10 +330,10 @@ async def delete_outcome(
 @router.post("/outcomes/selections", response_class=HTMLResponse)
 async def select_outcomes(request: Request, session: SchoolSession, api: Api) -> Response:
     """勾選: replace this term's selection with the certified outcomes ticked."""
-    school = _require_student(session)
+    school = require_student(session)
     form = await request.form()
     chosen = [str(v) for v in form.getlist("outcome_ids")]
-    year, semester = await _term(api, school)
+    year, semester = await student_term(api, school)
     payload = {"academic_year": year, "semester": semester, "outcome_ids": chosen}
     try:
         await api.put(f"{_courses_path(school)}/me/selections", json=payload)
@@ -352,7 +352,7 @@ async def _profile_page(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    school = _require_student(session)
+    school = require_student(session)
     person = await api.get(f"{_identity_path(school)}/me/profile")
     done = request.query_params.get("done", "")
     return render(
@@ -386,7 +386,7 @@ async def update_profile(
     address: Annotated[str, Form()] = "",
 ) -> Response:
     """更新 e-mail, phone and address; a refused field is shown next to it."""
-    school = _require_student(session)
+    school = require_student(session)
     values = {"email": email.strip(), "phone": phone.strip(), "address": address.strip()}
     payload = {field: value or None for field, value in values.items()}
     try:

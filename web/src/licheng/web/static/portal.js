@@ -53,3 +53,16 @@ document.addEventListener("DOMContentLoaded", function () {
     update();
   });
 });
+// 4. A search box marked data-filter-list="<list id>" hides the list's items not matching it.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("input[data-filter-list]").forEach(function (box) {
+    var list = document.getElementById(box.getAttribute("data-filter-list"));
+    if (!list) { return; }
+    box.addEventListener("input", function () {
+      var wanted = box.value.trim().toLowerCase();
+      list.querySelectorAll("li").forEach(function (item) {
+        item.hidden = wanted !== "" && item.textContent.toLowerCase().indexOf(wanted) === -1;
+      });
+    });
+  });
+});

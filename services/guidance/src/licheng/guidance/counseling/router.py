@@ -4,7 +4,6 @@ own) and 導師 (their classes' students) read and search; a counselor downloads
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from functools import partial
 from typing import Annotated
@@ -36,7 +35,6 @@ router = APIRouter(
     tags=["counseling"],
     responses=error_responses(),
 )
-CHUNK = 64 * 1024
 LINK_SECONDS = 300
 
 
@@ -172,11 +170,6 @@ async def delete_counseling(record_id: uuid.UUID, session: SessionDep, me: Couns
     await service.delete(session, record=record, actor_id=me.person_id)
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(CHUNK):
-        yield chunk
-
-
 @router.put(
     "/counseling/{record_id:uuid}/attachment",
     response_model=CounselingPublic,
@@ -200,7 +193,7 @@ async def put_attachment(
         bucket=settings.uploads_bucket,
         record=record,
         filename=file.filename or "upload",
-        chunks=_chunks(file),
+        upload=file.file,
         actor_id=me.person_id,
     )
     return await service.public_view(session, record, service.own_sight(me))

@@ -9,8 +9,8 @@ a 409) with its audit row and event (ids only, never the topic, content or follo
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import IO, Any
 
 from fastapi.exceptions import RequestValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,11 +33,20 @@ from licheng.guidance.models import (
 )
 from licheng.kit import roster
 from licheng.kit.changes import record_change
+from licheng.kit.db import release_connection
 from licheng.kit.errors import Conflict, Forbidden, NotFound
 from licheng.kit.merge_patch import apply_merge_patch
 from licheng.kit.pagination import PageParams
 from licheng.kit.people import StaffRef, StudentRef
-from licheng.kit.storage import MIB, FileKind, KeyFor, ObjectStorage, UploadPolicy, safe_filename
+from licheng.kit.storage import (
+    MIB,
+    FileKind,
+    KeyFor,
+    ObjectStorage,
+    UploadPolicy,
+    inspect_spooled,
+    safe_filename,
+)
 from licheng.kit.timeutil import utcnow
 
 ENTITY = "counseling"
@@ -418,18 +427,20 @@ async def attach(
     bucket: str,
     record: CounselingRecord,
     filename: str,
-    chunks: AsyncIterator[bytes],
+    upload: IO[bytes],
     actor_id: uuid.UUID,
 ) -> CounselingAttachment:
-    """Stream the record's attachment in (pdf/jpg/png by content, 10 MB), replacing any it had;
-    nothing reaches the bucket unless it is accepted."""
+    """Put the record's spooled attachment (pdf/jpg/png by content, 10 MB), replacing any it
+    had; nothing reaches the bucket unless it is accepted, and no database connection is held
+    while the bytes are checked and put (the row is locked and written after the put)."""
     school = record.school_code
-    async with storage.receive(
-        chunks, policy=UPLOAD_POLICY, claimed=FileKind.from_filename(filename)
-    ) as upload:
-        await _lock(session, record)
-        key_for = KeyFor(school_code=school, owner_id=record.counselor_id, record_id=record.id)
-        stored = await storage.put(upload, bucket=bucket, key_for=key_for)
+    await release_connection(session)
+    received = await inspect_spooled(
+        upload, policy=UPLOAD_POLICY, claimed=FileKind.from_filename(filename)
+    )
+    key_for = KeyFor(school_code=school, owner_id=record.counselor_id, record_id=record.id)
+    stored = await storage.put(received, bucket=bucket, key_for=key_for)
+    await _lock(session, record)
     current = await repository.get_attachment(session, school, record.id)
     ids = (await repository.participants_of(session, school, [record.id]))[record.id]
     before = snapshot(record, ids, current)

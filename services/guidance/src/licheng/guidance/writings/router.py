@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Request, Response, UploadFile
@@ -35,7 +34,6 @@ router = APIRouter(
     tags=["writings"],
     responses=error_responses(413, 415),
 )
-CHUNK = 64 * 1024
 LINK_SECONDS = 300
 Number = Annotated[int, Path(ge=1, le=1_000_000, description="版本號")]
 
@@ -79,11 +77,6 @@ async def save_writing(
     return await _view(session, writing)
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(CHUNK):
-        yield chunk
-
-
 @router.put(
     "/me/writings/{kind}/file", response_model=WritingPublic, summary="上傳自傳或學習計畫 PDF"
 )
@@ -103,7 +96,7 @@ async def save_writing_file(
     writing = await service.save_file(
         session, storage=storage, bucket=settings.uploads_bucket, school_code=me.school_code,
         student_id=me.person_id, kind=kind, filename=file.filename or "upload.pdf",
-        chunks=_chunks(file), expected_version=expected,
+        upload=file.file, expected_version=expected,
     )  # fmt: skip
     response.headers["ETag"] = str(writing.version)
     return await _view(session, writing)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
@@ -28,9 +27,18 @@ from licheng.guidance.parameters import service as parameters
 from licheng.guidance.writings import repository
 from licheng.guidance.writings.schemas import KIND_TITLES, DiffHunk
 from licheng.kit.changes import record_change
+from licheng.kit.db import release_connection
 from licheng.kit.errors import Conflict, NotFound
 from licheng.kit.pagination import PageParams
-from licheng.kit.storage import MIB, FileKind, KeyFor, ObjectStorage, UploadPolicy, safe_filename
+from licheng.kit.storage import (
+    MIB,
+    FileKind,
+    KeyFor,
+    ObjectStorage,
+    UploadPolicy,
+    inspect_spooled,
+    safe_filename,
+)
 from licheng.kit.timeutil import utcnow
 
 MAX_FILE_BYTES = 4 * MIB
@@ -158,24 +166,32 @@ async def save_file(
     student_id: uuid.UUID,
     kind: WritingKind,
     filename: str,
-    chunks: AsyncIterator[bytes],
+    upload: IO[bytes],
     expected_version: int | None,
 ) -> Writing:
     """A new version with the current text and this PDF (≤ 4 MB, checked by content; nothing
-    reaches the bucket unless accepted); the PDF the current version already has is a no-op."""
+    reaches the bucket unless accepted); the PDF the current version already has is a no-op.
+
+    No database connection is held while the PDF is checked and put to S3; the window and the
+    version are checked again after the put, in the transaction that writes."""
     _, writing = await _open_for_saving(
         session, school_code=school_code, student_id=student_id, kind=kind,
         expected_version=expected_version,
     )  # fmt: skip
     writing_id = writing.id if writing else uuid.uuid4()
     current = VersionPdf.of(await current_version(session, writing)) if writing else None
-    async with storage.receive(
-        chunks, policy=PDF_ONLY, claimed=FileKind.from_filename(filename)
-    ) as upload:
-        if writing is not None and current is not None and current.sha256 == upload.sha256:
-            return writing
-        key_for = KeyFor(school_code=school_code, owner_id=student_id, record_id=writing_id)
-        stored = await storage.put(upload, bucket=bucket, key_for=key_for)
+    await release_connection(session)
+    received = await inspect_spooled(
+        upload, policy=PDF_ONLY, claimed=FileKind.from_filename(filename)
+    )
+    if writing is not None and current is not None and current.sha256 == received.sha256:
+        return writing
+    key_for = KeyFor(school_code=school_code, owner_id=student_id, record_id=writing_id)
+    stored = await storage.put(received, bucket=bucket, key_for=key_for)
+    await _open_for_saving(
+        session, school_code=school_code, student_id=student_id, kind=kind,
+        expected_version=writing.version if writing else 0,
+    )  # fmt: skip
     pdf = VersionPdf(key=stored.key, sha256=stored.sha256, size=stored.size,
                      name=safe_filename(filename, stored.kind))  # fmt: skip
     return await _new_version(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
@@ -16,7 +15,7 @@ from licheng.kit.pagination import Page, Paging, page_of
 from licheng.kit.settings import ServiceSettings
 from licheng.kit.storage import ObjectStorage
 from licheng.kit.versioning import ExpectedVersion
-from licheng.performances.auth import SchoolMember, Student
+from licheng.performances.auth import SchoolMember, StatusViewer, Student
 from licheng.performances.categories import CATEGORIES
 from licheng.performances.models import Category, Performance
 from licheng.performances.params import YearQuery
@@ -36,7 +35,6 @@ router = APIRouter(
     tags=["performances"],
     responses=error_responses(413, 415, 423),
 )
-CHUNK = 64 * 1024
 
 
 @router.get(
@@ -92,6 +90,26 @@ async def create_record(
     return await views.public_view(session, record)
 
 
+@router.get(
+    "/performances", response_model=Page[PerformancePublic], summary="學生的多元表現（教職員）"
+)
+async def student_records(
+    session: SessionDep,
+    grant: StatusViewer,
+    paging: Paging,
+    student_id: Annotated[uuid.UUID, Query(description="學生")],
+    academic_year: Annotated[int | None, Query(ge=100, le=200, description="學年度")] = None,
+    category: Annotated[Category | None, Query(description="類別")] = None,
+) -> Page[PerformancePublic]:
+    """One student's records (self-filled and imported), by year then oldest first: any student
+    for school-wide staff, the students of their classes for a 導師; 404 otherwise."""
+    records, total = await service.staff_student_records(
+        session, grant=grant, student_id=student_id, academic_year=academic_year,
+        category=category, paging=paging,
+    )  # fmt: skip
+    return page_of(await views.public_views(session, grant.school_code, records), total, paging)
+
+
 @router.get("/performances/{record_id:uuid}", response_model=PerformancePublic, summary="多元表現")
 async def read_record(
     record_id: uuid.UUID, session: SessionDep, grant: SchoolMember
@@ -130,11 +148,6 @@ async def delete_record(record_id: uuid.UUID, session: SessionDep, me: Student) 
     await service.delete(session, record=record, actor_id=me.person_id)
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(CHUNK):
-        yield chunk
-
-
 @router.post(
     "/performances/{record_id:uuid}/files",
     status_code=status.HTTP_201_CREATED,
@@ -160,7 +173,7 @@ async def add_file(
         bucket=settings.uploads_bucket,
         record=record,
         filename=file.filename or "upload",
-        chunks=_chunks(file),
+        upload=file.file,
         actor_id=me.person_id,
     )
     response.headers["Location"] = request.app.url_path_for(

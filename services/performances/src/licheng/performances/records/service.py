@@ -9,8 +9,8 @@ audit row and event in the same transaction (`record_performance_change`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from fastapi.exceptions import RequestValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,9 +19,11 @@ from licheng.contracts.events import PerformanceCreated, PerformanceDeleted, Per
 from licheng.contracts.permissions import Scope
 from licheng.contracts.rosters import RosterCode
 from licheng.kit import roster
+from licheng.kit.db import release_connection
 from licheng.kit.errors import Conflict, NotFound
+from licheng.kit.pagination import PageParams
 from licheng.kit.permissions import Grant
-from licheng.kit.storage import FileKind, KeyFor, ObjectStorage, safe_filename
+from licheng.kit.storage import FileKind, KeyFor, ObjectStorage, inspect_spooled, safe_filename
 from licheng.kit.timeutil import utcnow
 from licheng.performances.auth import reads_school_wide
 from licheng.performances.categories import BRIEF_LABEL, CATEGORIES, FieldProblem, clean_fields
@@ -87,6 +89,39 @@ async def _reaches(session: AsyncSession, grant: Grant, record: Performance) -> 
         student = await roster.get_person(session, record.school_code, record.student_id)
         return student is not None and student.class_code in classes
     return False
+
+
+async def staff_student_records(
+    session: AsyncSession,
+    *,
+    grant: Grant,
+    student_id: uuid.UUID,
+    academic_year: int | None,
+    category: Category | None,
+    paging: PageParams,
+) -> tuple[list[Performance], int]:
+    """One student's records for school-wide staff or the 導師 of the student's class, by year
+    then oldest first; 404 for a student the caller does not reach (or the school lacks)."""
+    student = await roster.get_person(session, grant.school_code, student_id)
+    if student is None or student.kind != roster.PersonKind.STUDENT:
+        raise student_not_found()
+    if not reads_school_wide(grant):
+        classes = (
+            await roster.homeroom_classes(session, grant.school_code, grant.principal.person_id)
+            if Scope.OWN_CLASS in grant.scopes and grant.principal.person_id is not None
+            else []
+        )
+        if student.class_code not in classes:
+            raise student_not_found()
+    return await repository.student_records(
+        session, grant.school_code, student_id,
+        academic_year=academic_year, category=category, paging=paging,
+    )  # fmt: skip
+
+
+def student_not_found() -> NotFound:
+    """The answer for a student the caller may not see."""
+    return NotFound("找不到此學生，或此學生不在您可瀏覽的範圍", code="student_not_found")
 
 
 async def fill_rules(
@@ -315,33 +350,30 @@ async def add_file(
     bucket: str,
     record: Performance,
     filename: str,
-    chunks: AsyncIterator[bytes],
+    upload: IO[bytes],
     actor_id: uuid.UUID | None,
 ) -> PerformanceFile:
-    """Stream one proof file into the record (type by content, size by the parameters), up to
-    the files per record; nothing reaches the bucket unless it is accepted."""
+    """Put one more spooled proof file into the record (type by content, size by the
+    parameters), up to the files per record; nothing reaches the bucket unless it is accepted.
+
+    No database connection is held while the bytes are checked and put to S3: the checks run
+    first, the connection goes back, and the row is written after the put under the record's
+    lock, every check made again (docs/performances.md, "Uploads and the pool")."""
     rules = await fill_rules(session, record.school_code, record.academic_year)
-    school, cap = record.school_code, rules.files_per_record
-    if await repository.count_files(session, school, record.id) >= cap:
-        raise too_many_files(cap)  # before a byte is read
-    async with storage.receive(
-        chunks,
-        policy=parameters.upload_policy(rules),
-        claimed=FileKind.from_filename(filename),
-    ) as upload:
-        await _lock(session, record)
-        held = (await repository.files_of(session, school, [record.id]))[record.id]
-        if len(held) >= cap:
-            raise too_many_files(cap)
-        same = next((f for f in held if f.sha256 == upload.sha256), None)
-        if same is not None:
-            raise Conflict(
-                f"此檔案已附加在這筆多元表現（{same.filename}）",
-                code="file_already_attached",
-                detail={"file_id": str(same.id)},
-            )
-        key_for = KeyFor(school_code=school, owner_id=record.student_id, record_id=record.id)
-        stored = await storage.put(upload, bucket=bucket, key_for=key_for)
+    school = record.school_code
+    held = (await repository.files_of(session, school, [record.id]))[record.id]
+    _check_room(held, cap=rules.files_per_record)  # before the bytes are even hashed
+    await release_connection(session)
+    received = await inspect_spooled(
+        upload, policy=parameters.upload_policy(rules), claimed=FileKind.from_filename(filename)
+    )
+    _check_room(held, cap=rules.files_per_record, sha256=received.sha256)
+    key_for = KeyFor(school_code=school, owner_id=record.student_id, record_id=record.id)
+    stored = await storage.put(received, bucket=bucket, key_for=key_for)
+    await _lock(session, record)
+    rules = await fill_rules(session, school, record.academic_year)
+    held = (await repository.files_of(session, school, [record.id]))[record.id]
+    _check_room(held, cap=rules.files_per_record, sha256=stored.sha256)
     before = snapshot(record)
     file = PerformanceFile(
         school_code=school,
@@ -355,6 +387,18 @@ async def add_file(
     session.add(file)
     await _files_changed(session, record, before=before, actor_id=actor_id)
     return file
+
+
+def _check_room(held: list[PerformanceFile], *, cap: int, sha256: str | None = None) -> None:
+    if len(held) >= cap:
+        raise too_many_files(cap)
+    same = next((f for f in held if sha256 is not None and f.sha256 == sha256), None)
+    if same is not None:
+        raise Conflict(
+            f"此檔案已附加在這筆多元表現（{same.filename}）",
+            code="file_already_attached",
+            detail={"file_id": str(same.id)},
+        )
 
 
 async def remove_file(
