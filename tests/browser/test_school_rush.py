@@ -1,12 +1,11 @@
-"""A whole school behind one NAT address: 300 students sign in to the portal through Keycloak
-within two minutes, all from 127.0.0.1, and the gateway answers none of them 429."""
+"""A whole school behind one NAT address: 300 students sign in to the portal through Keycloak,
+all from 127.0.0.1, and every one of them gets in: the gateway answers none of them 429."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import re
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -89,7 +88,7 @@ async def sign_in(portal: str, username: str) -> list[int]:
 
 
 @pytest.mark.postgresql_only(reason="sign-ins touch no service database: one engine is enough")
-async def test_300_students_from_one_address_sign_in_within_two_minutes(
+async def test_300_students_from_one_address_all_sign_in(
     sso_school: Any, keycloak_students: list[str]
 ) -> None:
     gate = asyncio.Semaphore(8)  # a class at a time, as a school's rush arrives
@@ -98,12 +97,9 @@ async def test_300_students_from_one_address_sign_in_within_two_minutes(
         async with gate:
             return await sign_in(sso_school.portal, name)
 
-    started = time.monotonic()
     answers = await asyncio.gather(*(student(name) for name in keycloak_students))
-    elapsed = time.monotonic() - started
     statuses = [status for answer in answers for status in answer]
     assert 429 not in statuses
     assert set(statuses) <= {200, 303}, Counter(statuses)
     assert statuses.count(303) == 2 * STUDENTS  # /auth/login and /auth/callback
     assert statuses.count(200) == STUDENTS  # the signed-in home page
-    assert elapsed < 120, f"{STUDENTS} sign-ins took {elapsed:.0f} s"

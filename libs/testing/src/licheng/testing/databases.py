@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -31,10 +32,25 @@ async def create_database(infra: TestInfra, prefix: str, *, template: str | None
     return name
 
 
+_DROP_ATTEMPTS = 40
+
+
 async def drop_database(infra: TestInfra, name: str) -> None:
-    """Drop a test database, disconnecting whoever still holds it."""
+    """Drop a test database, disconnecting whoever still holds it.
+
+    The test role may end its own sessions but not an autovacuum worker that happens to be
+    vacuuming the fresh database (PostgreSQL refuses that without pg_signal_backend): such a
+    worker finishes within moments on a test-sized database, so the drop is tried again.
+    """
     connection = await _admin_connection(infra)
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(_DROP_ATTEMPTS):
+            try:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+                if attempt == _DROP_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.25)
     finally:
         await connection.close()
