@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -187,3 +188,29 @@ async def test_a_released_session_reads_fresh_rows_and_refuses_after_writes(
         await session.rollback()
     async with factory() as check:
         assert (await check.exec(select(AuditEntry))).one().entity_id == "1"
+
+
+
+@pytest.mark.postgresql_only(reason="terminating a server backend is a PostgreSQL notion")
+async def test_a_pooled_connection_the_server_closed_is_replaced_not_failed(
+    engine: AsyncEngine,
+) -> None:
+    pid = sa.text("select pg_backend_pid()")
+    async with engine.connect() as victim, engine.connect() as other:
+        victim_pid = (await victim.execute(pid)).scalar_one()
+    # Both are back in the pool; the server ends one of them (a restart or an operator would).
+    async with engine.connect() as other:
+        own = (await other.execute(pid)).scalar_one()
+        target = victim_pid if own != victim_pid else None
+        if target is None:  # the pool handed back the victim itself: end the other one
+            async with engine.connect() as spare:
+                target = (await spare.execute(pid)).scalar_one()
+        ended = await other.execute(sa.text("select pg_terminate_backend(:pid)"), {"pid": target})
+        assert ended.scalar_one() is True
+    await asyncio.sleep(0.3)  # the closed socket reaches asyncpg
+    pids = set()
+    async with engine.connect() as first, engine.connect() as second:
+        for connection in (first, second):
+            pids.add((await connection.execute(pid)).scalar_one())
+    assert target not in pids
+    assert len(pids) == 2

@@ -88,15 +88,26 @@ def create_engine(
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
         hide_parameters=True,
         pool_timeout=pool_timeout,
         connect_args={"timeout": 3, "command_timeout": 30},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # Instead of pool_pre_ping's round trip on every checkout (three per request, a measurable
+    # share of a rush): asyncpg notices a connection the server closed (a restart, a
+    # terminated backend) as soon as the socket does, so a closed one is swapped for a fresh
+    # one here at no cost. A connection that dies later fails its statement, is invalidated by
+    # SQLAlchemy and the request answers 503 `database_unavailable`.
+    if dbapi_connection.driver_connection.is_closed():
+        raise sa.exc.DisconnectionError("the server closed this pooled connection")
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -180,7 +180,9 @@ class OutboxRelay:
                 return
             if failures:
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
-            elif published == 0:
+            elif published < self._batch:
+                # Caught up (a short batch means nothing more was waiting): sleep until a commit
+                # notifies or the poll comes round, instead of an empty round trip per batch.
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll):

@@ -254,10 +254,9 @@ async def transition(
             col(Outcome.status).in_(list(allowed_from)),
         )
         .values(**values, version=outcome.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .returning(Outcome)
+        # The returned row refreshes `outcome` itself (one round trip, no refresh SELECT).
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    result = await session.exec(stmt)
-    if result.rowcount != 1:
-        return False
-    await session.refresh(outcome)
-    return True
+    changed = (await session.exec(stmt)).scalars().first()
+    return changed is not None

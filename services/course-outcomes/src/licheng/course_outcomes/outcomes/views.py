@@ -25,24 +25,27 @@ async def public_views(
 ) -> list[OutcomePublic]:
     """The API view of each outcome, in the given order, with four queries in all."""
     outcomes = await repository.outcomes_by_ids(session, school_code, outcome_ids)
-    files = await repository.files_of(session, school_code, outcome_ids)
+    by_id = {o.id: o for o in outcomes}
+    return await _views_of(session, school_code, [by_id[i] for i in outcome_ids if i in by_id])
+
+
+async def public_view(session: AsyncSession, outcome: Outcome) -> OutcomePublic:
+    """The API view of one outcome as loaded (three queries: files, section, people)."""
+    return (await _views_of(session, outcome.school_code, [outcome]))[0]
+
+
+async def _views_of(
+    session: AsyncSession, school_code: str, outcomes: list[Outcome]
+) -> list[OutcomePublic]:
+    ids = [o.id for o in outcomes]
+    files = await repository.files_of(session, school_code, ids)
     sections = await courses.sections_by_ids(session, school_code, {o.section_id for o in outcomes})
     people = await roster.people_by_ids(
         session,
         school_code,
         {p for o in outcomes for p in (o.student_id, o.certifier_id, o.decided_by)},
     )
-    by_id = {o.id: o for o in outcomes}
-    return [
-        OutcomePublic.of(by_id[i], files[i], sections.get(by_id[i].section_id), people)
-        for i in outcome_ids
-        if i in by_id
-    ]
-
-
-async def public_view(session: AsyncSession, outcome: Outcome) -> OutcomePublic:
-    """The API view of one outcome."""
-    return (await public_views(session, outcome.school_code, [outcome.id]))[0]
+    return [OutcomePublic.of(o, files[o.id], sections.get(o.section_id), people) for o in outcomes]
 
 
 async def download_link(
