@@ -190,7 +190,6 @@ async def test_a_released_session_reads_fresh_rows_and_refuses_after_writes(
         assert (await check.exec(select(AuditEntry))).one().entity_id == "1"
 
 
-
 @pytest.mark.postgresql_only(reason="terminating a server backend is a PostgreSQL notion")
 async def test_a_pooled_connection_the_server_closed_is_replaced_not_failed(
     engine: AsyncEngine,
