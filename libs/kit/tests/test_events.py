@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from nats.aio.client import Client as NatsClient
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 
 from licheng.contracts.events import STREAMS, Event, EventEnvelope, dead_letter_subject
 from licheng.kit.audit import AuditEntry
@@ -26,6 +27,7 @@ from licheng.kit.db import SessionFactory, create_engine, create_session_factory
 from licheng.kit.events import connect_nats, ensure_streams
 from licheng.kit.inbox import ConsumerRunner, ConsumerSpec, InboxMessage, PoisonMessage
 from licheng.kit.outbox import OutboxMessage, OutboxRelay, count_unpublished, record_event
+from licheng.kit.timeutil import utcnow
 from licheng.testing.fixtures import DatabaseFactory
 from licheng.testing.servers import NatsServerProcess
 
@@ -404,3 +406,60 @@ async def test_a_batch_commits_once_and_a_bad_message_in_it_fails_alone(
     assert sorted(values) == [1, 2, 4, 5, 6, 7, 8, 9, 10]  # 3's rolled-back row is not there
     assert failed_once == {4}
     assert commits <= 4  # the batch in one commit (and 4's retry), not one per event
+
+
+def _pruned() -> float:
+    return REGISTRY.get_sample_value("licheng_outbox_pruned_total", {"service": "identity"}) or 0.0
+
+
+async def test_published_rows_past_retention_are_pruned_and_nothing_else(
+    database: tuple[str, AsyncEngine], nats_client: NatsClient
+) -> None:
+    _, engine = database
+    factory = create_session_factory(engine)
+    js = nats_client.jetstream()
+    await ensure_streams(js, "identity")
+    await _write_events(factory, range(1, 8))
+    relay = OutboxRelay(
+        service="identity",
+        session_factory=factory,
+        jetstream=js,
+        retention=timedelta(days=7),
+        prune_batch=2,  # several batches
+    )
+    assert await relay.publish_pending() == (7, True)
+    await _write_events(factory, range(8, 10))  # not yet published: never pruned
+    async with factory() as session:
+        rows = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.seq)))).all()
+        long_ago = utcnow() - timedelta(days=8)
+        for row in rows[:7]:
+            row.published_at = long_ago
+        rows[5].published_at = utcnow() - timedelta(days=6)  # still within the retention
+        await session.commit()
+        expected_left = [rows[5].seq, rows[7].seq, rows[8].seq]
+        newest = rows[8].seq
+    before = _pruned()
+
+    assert await relay.prune() == 6
+    async with factory() as session:
+        left = (
+            await session.exec(select(OutboxMessage.seq).order_by(col(OutboxMessage.seq)))
+        ).all()
+    assert list(left) == expected_left
+    assert _pruned() - before == 6
+    assert await relay.publish_pending() == (2, True)  # the unpublished ones still go out
+
+    # Everything published and old: the newest row stays, so the sequence never goes back.
+    async with factory() as session:
+        for row in (await session.exec(select(OutboxMessage))).all():
+            row.published_at = utcnow() - timedelta(days=30)
+        await session.commit()
+    assert await relay.prune() == 2
+    await _write_events(factory, range(10, 11))
+    async with factory() as session:
+        seqs = (
+            await session.exec(select(OutboxMessage.seq).order_by(col(OutboxMessage.seq)))
+        ).all()
+    assert seqs[0] == newest
+    assert seqs[1] is not None
+    assert seqs[1] > newest

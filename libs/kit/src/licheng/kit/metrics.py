@@ -26,6 +26,11 @@ OUTBOX_DEAD_LETTERED = Counter(
     "Outbox rows set aside after failing every attempt (their error kept for an operator)",
     ["service"],
 )
+OUTBOX_PRUNED = Counter(
+    "licheng_outbox_pruned_total",
+    "Published outbox rows deleted after the retention period",
+    ["service"],
+)
 EVENTS_HANDLED = Counter(
     "licheng_events_handled_total",
     "Events taken by a consumer, by outcome (applied, duplicate, retried, dead_lettered)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
@@ -24,7 +24,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from licheng.contracts.events import EventEnvelope, EventPayload, dead_letter_subject
 from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
-from licheng.kit.metrics import OUTBOX_DEAD_LETTERED, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from licheng.kit.metrics import (
+    OUTBOX_DEAD_LETTERED,
+    OUTBOX_PRUNED,
+    OUTBOX_PUBLISH_FAILURES,
+    OUTBOX_PUBLISHED,
+)
 from licheng.kit.safe_errors import safe_traceback
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
@@ -104,6 +109,29 @@ async def count_unpublished(session: AsyncSession) -> int:
     return int((await session.exec(stmt)).one())
 
 
+async def prune_published(session: AsyncSession, *, older_than: datetime, limit: int) -> int:
+    """Delete up to `limit` rows published before `older_than`; returns how many went.
+
+    The newest row always stays, so the outbox sequence (the saga's high-water mark) never
+    goes back: SQLite would otherwise hand out a deleted maximum again.
+    """
+    newest = sa.select(sa.func.max(OutboxMessage.seq)).scalar_subquery()
+    doomed = (
+        sa.select(OutboxMessage.seq)  # type: ignore[call-overload]
+        .where(
+            col(OutboxMessage.published_at).is_not(None),
+            col(OutboxMessage.published_at) < older_than,
+            col(OutboxMessage.seq) < newest,
+        )
+        .order_by(col(OutboxMessage.seq))
+        .limit(limit)
+    )
+    seqs = list((await session.exec(doomed)).scalars().all())
+    if seqs:
+        await session.exec(sa.delete(OutboxMessage).where(col(OutboxMessage.seq).in_(seqs)))
+    return len(seqs)
+
+
 async def last_sequence(session: AsyncSession) -> int:
     """The outbox sequence of the newest event written so far (0 when none): a high-water mark."""
     stmt = select(sa.func.max(OutboxMessage.seq))
@@ -123,6 +151,9 @@ class OutboxRelay:
         batch_size: int = 100,
         publish_timeout: float = 5.0,
         max_attempts: int = 10,
+        retention: timedelta = timedelta(days=7),
+        prune_interval: float = 600.0,
+        prune_batch: int = 1000,
     ) -> None:
         self._service = service
         self._session_factory = session_factory
@@ -131,6 +162,10 @@ class OutboxRelay:
         self._batch = batch_size
         self._timeout = publish_timeout
         self._max_attempts = max_attempts
+        self._retention = retention
+        self._prune_interval = prune_interval
+        self._prune_batch = prune_batch
+        self._next_prune = 0.0  # loop time of the next pruning round: the first round prunes
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -161,6 +196,8 @@ class OutboxRelay:
             try:
                 with self._guard.busy():
                     published, complete = await self.publish_pending()
+                    if complete and asyncio.get_running_loop().time() >= self._next_prune:
+                        await self.prune()
                 failures = 0 if complete else failures + 1
             except (DBAPIError, PoolTimeout, OSError, TimeoutError) as exc:
                 # The database is away or its pool busy for a while: expected weather, retried
@@ -221,6 +258,23 @@ class OutboxRelay:
             attempts=row.attempts,
         )
         return True
+
+    async def prune(self) -> int:
+        """Delete published rows older than the retention, in batches; returns how many."""
+        self._next_prune = asyncio.get_running_loop().time() + self._prune_interval
+        cutoff = utcnow() - self._retention
+        pruned = 0
+        while not self._stopping:
+            async with self._session_factory() as session:
+                batch = await prune_published(session, older_than=cutoff, limit=self._prune_batch)
+                await session.commit()
+            pruned += batch
+            if batch < self._prune_batch:
+                break
+        if pruned:
+            OUTBOX_PRUNED.labels(self._service).inc(pruned)
+            log.info("outbox.pruned", service=self._service, rows=pruned)
+        return pruned
 
     async def publish_pending(self) -> tuple[int, bool]:
         """Publish one batch; returns (published, whether every claimed row went out)."""

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import structlog
 from fastapi import APIRouter, FastAPI
@@ -144,6 +145,8 @@ async def _runtime(app: FastAPI, definition: ServiceDefinition) -> AsyncIterator
                 session_factory=session_factory,
                 jetstream=js,
                 poll_seconds=settings.outbox_poll_seconds,
+                retention=timedelta(hours=settings.outbox_retention_hours),
+                prune_interval=settings.outbox_prune_interval_seconds,
             )
             relay.start()
             stack.push_async_callback(relay.stop)

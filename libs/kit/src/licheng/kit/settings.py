@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +57,11 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 24 * 1024 * 1024
     startup_timeout_seconds: float = 30.0
     outbox_poll_seconds: float = 0.2
+    # Published outbox rows are kept this long (for an operator tracing an event), then deleted
+    # by the relay, at most every `outbox_prune_interval_seconds`. JetStream holds the events
+    # themselves; an unpublished row is never pruned.
+    outbox_retention_hours: float = Field(default=168.0, gt=0)
+    outbox_prune_interval_seconds: float = Field(default=600.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
