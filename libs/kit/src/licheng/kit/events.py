@@ -58,26 +58,31 @@ async def connect_nats(
             await asyncio.sleep(0.5)
 
 
-def _stream_config(spec: StreamSpec) -> StreamConfig:
+def _stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=spec.name,
         subjects=list(spec.subjects),
         retention=RetentionPolicy.WORK_QUEUE if spec.work_queue else RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec, *, replicas: int = 1) -> None:
     """Create the stream, or bring an existing one to this configuration."""
-    config = _stream_config(spec)
+    config = _stream_config(spec, replicas)
     try:
         await js.add_stream(config)
     except BadRequestError:
         await js.update_stream(config)
 
 
-async def ensure_streams(js: JetStreamContext, *services: str) -> None:
-    """Ensure the streams of `services` plus the dead-letter stream exist."""
+async def ensure_streams(js: JetStreamContext, *services: str, replicas: int = 1) -> None:
+    """Ensure the streams of `services` plus the dead-letter stream exist.
+
+    `replicas` is how many servers of a JetStream cluster keep each stream (3 in a district's
+    cluster, 1 on a single nats-server).
+    """
     for key in (*services, "dead_letters"):
-        await ensure_stream(js, STREAMS[key])
+        await ensure_stream(js, STREAMS[key], replicas=replicas)

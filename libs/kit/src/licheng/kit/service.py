@@ -117,7 +117,7 @@ async def _runtime(app: FastAPI, definition: ServiceDefinition) -> AsyncIterator
         stack.push_async_callback(nc.close)
         js = nc.jetstream()
         own = (definition.event_stream,) if definition.event_stream else ()
-        await ensure_streams(js, *own, *definition.streams)
+        await ensure_streams(js, *own, *definition.streams, replicas=settings.nats_stream_replicas)
         storage = ObjectStorage(
             endpoint=settings.s3_endpoint,
             access_key=settings.s3_access_key,

@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     database_max_overflow: int = 10
     database_pool_timeout_seconds: float = 10.0
     nats_url: str = "nats://127.0.0.1:4222"
+    # Servers of the JetStream cluster that keep each stream: 3 in a district's cluster
+    # (deploy/helm), 1 on the single nats-server of the embedded run and the tests.
+    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
     s3_endpoint: str = "127.0.0.1:8333"
     s3_access_key: str = "licheng"
     s3_secret_key: SecretStr = SecretStr("licheng-dev-secret")
