@@ -8,22 +8,18 @@ The benchmark's own event loop only generates load and reads the clock.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +34,7 @@ from licheng.kit.timeutil import utcnow
 from licheng.testing.databases import create_database, drop_database
 from licheng.testing.fixtures import TestIssuer
 from licheng.testing.infra import TestInfra, load_infra
+from licheng.testing.processes import Service, service_env, service_process, wait_ready
 from licheng.testing.servers import NatsServerProcess, free_port
 
 BIN = Path(sys.executable).parent
@@ -45,33 +42,6 @@ TERM = {"academic_year": 115, "semester": 1}
 SUBJECTS = ["國語文", "英語文", "數學", "物理", "歷史"]
 TOKEN_LIFETIME = 3 * 3600
 MIGRATIONS = (("identity", IDENTITY_MIGRATIONS), ("co", COURSE_MIGRATIONS))
-
-
-@dataclass
-class Service:
-    """One running service process."""
-
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        """The process id (the uvicorn process itself, no wrapper)."""
-        return self.process.pid
-
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) it has used so far, from /proc."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def rss_bytes(self) -> int:
-        """Its resident memory now, from /proc."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError(f"no VmRSS for {self.name}")
 
 
 @dataclass
@@ -97,49 +67,6 @@ class Campus:
             groups=[f"/schools/{school}/{r}" for r in roles],
             lifetime_seconds=TOKEN_LIFETIME,
         )
-
-
-def _env(prefix: str, values: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LICHENG_")}
-    env.update({f"{prefix}{k.upper()}": v for k, v in values.items()})
-    return env
-
-
-@contextmanager
-def _process(name: str, env: dict[str, str], port: int, work: Path) -> Iterator[Service]:
-    log = work / f"{name}.log"
-    command = [str(BIN / f"licheng-{name}"), "serve", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield Service(name, f"http://127.0.0.1:{port}", process, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-async def _ready(service: Service, path: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if service.process.poll() is not None:
-                break
-            try:
-                if (await client.get(service.url + path, timeout=2.0)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    tail = service.log.read_text(errors="replace")[-3000:]
-    state = f"exited {service.process.returncode}" if service.process.poll() is not None else "up"
-    raise RuntimeError(
-        f"{service.name} did not answer {path} within {timeout:.0f} s ({state}, {service.log}):\n"
-        f"{tail}"
-    )
 
 
 @asynccontextmanager
@@ -185,25 +112,25 @@ async def campus() -> AsyncIterator[Campus]:
                 "anonymous_rate_limit": "100000000/minute",
             }
             with (
-                _process(
+                service_process(
                     "identity",
-                    _env("LICHENG_IDENTITY_", {**common, "database_url": identity_db}),
+                    service_env("LICHENG_IDENTITY_", {**common, "database_url": identity_db}),
                     ports["identity"],
                     work,
                 ) as identity,
-                _process(
+                service_process(
                     "course-outcomes",
-                    _env("LICHENG_COURSE_OUTCOMES_", {**common, "database_url": courses_db}),
+                    service_env("LICHENG_COURSE_OUTCOMES_", {**common, "database_url": courses_db}),
                     ports["course-outcomes"],
                     work,
                 ) as courses,
-                _process(
-                    "gateway", _env("LICHENG_GATEWAY_", gateway_env), ports["gateway"], work
+                service_process(
+                    "gateway", service_env("LICHENG_GATEWAY_", gateway_env), ports["gateway"], work
                 ) as gateway,
             ):
-                await _ready(identity, "/readyz")
-                await _ready(courses, "/readyz")
-                await _ready(gateway, "/healthz")
+                await wait_ready(identity, "/readyz")
+                await wait_ready(courses, "/readyz")
+                await wait_ready(gateway, "/healthz")
                 yield Campus(
                     infra,
                     issuer,

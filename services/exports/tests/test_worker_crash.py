@@ -1,5 +1,7 @@
 """A worker killed with SIGKILL in the middle of a roster job: another worker finishes the job
-after the ack wait, and the package it makes has the content hash a clean build has.
+after the ack wait, and the package it makes has the content hash a clean build has. And at
+scale: two worker processes on a 3-node NATS JetStream cluster share several schools' jobs, and
+killing one worker and one NATS server mid-run loses no job and completes each exactly once.
 
 Identity runs for real (its development issuer signs the workers' service tokens, as in the
 embedded run); the first worker is a real `licheng-exports worker` process; the read model is
@@ -21,7 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from pydantic import SecretStr
+from sqlmodel import select
 
 from licheng.contracts.events import ExportJobQueued
 from licheng.contracts.rosters import RosterCode
@@ -43,16 +47,17 @@ from licheng.identity.app import create_app as create_identity
 from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
 from licheng.identity.settings import Settings as IdentitySettings
 from licheng.kit.db import create_engine, create_session_factory
-from licheng.kit.events import ensure_streams
+from licheng.kit.events import connect_nats, ensure_streams
 from licheng.kit.roster import KnownPerson, PersonKind
 from licheng.kit.service_tokens import ClientCredentials
 from licheng.kit.storage import ObjectStorage
 from licheng.testing.apps import service_settings, serving
 from licheng.testing.fixtures import MigratedDatabaseFactory
 from licheng.testing.infra import TestInfra
-from licheng.testing.servers import free_port
+from licheng.testing.servers import NatsCluster, free_port
 
 STUDENTS = 40
+SCHOOLS = 4
 FILE = b"%PDF-1.7\n" + os.urandom(400_000)
 SHA = hashlib.sha256(FILE).hexdigest()
 LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
@@ -156,6 +161,106 @@ async def test_a_killed_worker_leaves_its_job_to_another_with_the_same_hash(
         await engine.dispose()
 
 
+@pytest.mark.postgresql_only(reason="two worker processes share one database, as in a district")
+async def test_two_workers_on_a_nats_cluster_share_jobs_and_survive_losing_one_of_each(
+    infra: TestInfra,
+    migrated_database: MigratedDatabaseFactory,
+    storage: ObjectStorage,
+    tmp_path: Path,
+) -> None:
+    cluster = NatsCluster(infra.nats_server_bin, tmp_path / "nats")
+    cluster.start()
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        identity_db = await migrated_database(IDENTITY_MIGRATIONS, "scale_identity")
+        exports_db = await migrated_database(MIGRATIONS_DIR, "scale_exports")
+        port = free_port()
+        identity_url = f"http://127.0.0.1:{port}"
+        dev_jwks = f"{identity_url}/api/identity/v1/dev-auth/jwks"
+        identity = create_identity(
+            service_settings(IdentitySettings, infra=infra, database_url=identity_db,
+                             jwks_url=dev_jwks, issuer=f"{identity_url}/dev-issuer")
+        )  # fmt: skip
+        settings = service_settings(
+            ExportsSettings,
+            infra=infra,
+            database_url=exports_db,
+            jwks_url=dev_jwks,
+            issuer=f"{identity_url}/dev-issuer",
+            identity_url=identity_url,
+            token_url=f"{identity_url}/api/identity/v1/dev-auth/service-token",
+            job_ack_wait_seconds=3.0,
+        ).model_copy(update={"nats_url": cluster.url, "nats_stream_replicas": 3})
+        engine = create_engine(exports_db)
+        sessions = create_session_factory(engine)
+        client = await connect_nats(cluster.url, name="scale-test")
+        async with serving(identity, port), httpx.AsyncClient(timeout=30) as http:
+            jobs: list[uuid.UUID] = []
+            for _ in range(SCHOOLS):
+                school, ids = await _school_with_students(http, identity_url)
+                jobs.append(await _seed_roster_job(sessions, storage, settings, school, ids))
+            js = client.jetstream()
+            await ensure_streams(js, "export_jobs", replicas=3)
+            workers = [_start_worker_process(settings, tmp_path, f"worker-{n}") for n in (1, 2)]
+            for job_id, school in zip(jobs, await _schools_of(sessions, jobs), strict=True):
+                queued = ExportJobQueued(job_id=job_id, kind="roster").envelope(
+                    school_code=school, actor_id=None
+                )
+                await js.publish(queued.subject, queued.model_dump_json().encode())
+
+            # As soon as a job runs, one worker and one NATS server die; the server comes back.
+            await _wait_for(sessions, jobs[0], lambda j: j.state is not JobState.QUEUED,
+                            "a worker to take the first job", any_of=jobs)  # fmt: skip
+            os.kill(workers[0].pid, signal.SIGKILL)
+            workers[0].wait(timeout=10)
+            cluster.servers[0].kill()
+            await asyncio.sleep(2)
+            cluster.servers[0].start()
+
+            finished = []
+            for job_id in jobs:
+                done = await _wait_for(
+                    sessions, job_id, lambda j: j.state is JobState.DONE, "every job", timeout=120
+                )
+                finished.append(done)
+        await client.close()
+        for job in finished:
+            assert job.attempts in (1, 2)  # a second attempt only for the killed worker's job
+            async with sessions() as session:
+                submission = await session.get(Submission, job.submission_id)
+            assert submission is not None
+            assert submission.state is SubmissionState.COMPLETED
+            assert submission.content_hash == job.content_hash
+            stored = await storage.read(bucket=settings.exports_bucket, key=str(job.object_key))
+            assert hashlib.sha256(stored).hexdigest() == job.content_hash
+        async with sessions() as session:
+            submissions = (await session.exec(select(Submission))).all()
+        assert len(submissions) == SCHOOLS  # one run each: nothing done twice over
+        assert sum(job.attempts for job in finished) <= SCHOOLS + 1
+        survivor = (tmp_path / "worker-2.log").read_text(errors="replace")
+        assert '"level": "error"' not in survivor, survivor[-3000:]
+        await engine.dispose()
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+        cluster.stop()
+
+
+async def _schools_of(sessions: object, jobs: list[uuid.UUID]) -> list[str]:
+    found = []
+    async with sessions() as session:  # type: ignore[operator]
+        for job_id in jobs:
+            job = await get_job(session, job_id)
+            assert job is not None
+            found.append(job.school_code)
+    return found
+
+
 async def _school_with_students(
     http: httpx.AsyncClient, identity_url: str
 ) -> tuple[str, list[uuid.UUID]]:
@@ -233,7 +338,9 @@ async def _seed_roster_job(
     return job_id
 
 
-def _start_worker_process(settings: ExportsSettings, tmp_path: Path) -> subprocess.Popen[bytes]:
+def _start_worker_process(
+    settings: ExportsSettings, tmp_path: Path, name: str = "worker"
+) -> subprocess.Popen[bytes]:
     """`licheng-exports worker` as its own process, on the same database, NATS and S3."""
     values = {
         "ENVIRONMENT": "test",
@@ -251,7 +358,7 @@ def _start_worker_process(settings: ExportsSettings, tmp_path: Path) -> subproce
     }
     env = {**os.environ, **{f"LICHENG_EXPORTS_{k}": v for k, v in values.items()}}
     command = [str(Path(sys.executable).parent / "licheng-exports"), "worker"]
-    with (tmp_path / "worker.log").open("wb") as log:
+    with (tmp_path / f"{name}.log").open("wb") as log:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -259,12 +366,21 @@ async def _ignore(done: int, total: int) -> None:
     del done, total
 
 
-async def _wait_for(sessions: object, job_id: uuid.UUID, ready: object, what: str) -> ExportJob:
-    deadline = time.monotonic() + 60
+async def _wait_for(
+    sessions: object,
+    job_id: uuid.UUID,
+    ready: object,
+    what: str,
+    *,
+    timeout: float = 60,
+    any_of: list[uuid.UUID] | None = None,
+) -> ExportJob:
+    deadline = time.monotonic() + timeout
     while True:
         async with sessions() as session:  # type: ignore[operator]
-            job = await get_job(session, job_id)
-        if job is not None and ready(job):  # type: ignore[operator]
-            return job
+            for candidate in any_of or [job_id]:
+                job = await get_job(session, candidate)
+                if job is not None and ready(job):  # type: ignore[operator]
+                    return job
         assert time.monotonic() < deadline, f"waiting for {what}: {job}"
         await asyncio.sleep(0.05)

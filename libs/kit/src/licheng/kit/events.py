@@ -36,12 +36,17 @@ async def _reconnected() -> None:
 async def connect_nats(
     url: str, *, name: str, timeout: float = 30.0, reconnect_time_wait: float = 0.5
 ) -> NatsClient:
-    """Connect to NATS, retrying the first connection for up to `timeout` seconds."""
+    """Connect to NATS, retrying the first connection for up to `timeout` seconds.
+
+    `url` may list several servers of a cluster, comma-separated; the client also learns the
+    cluster's other servers from the one it reaches, and reconnects to any of them.
+    """
+    servers = [server.strip() for server in url.split(",") if server.strip()]
     deadline = time.monotonic() + timeout
     while True:
         try:
             return await nats.connect(
-                url,
+                servers,
                 name=name,
                 connect_timeout=2,
                 allow_reconnect=True,

@@ -35,10 +35,18 @@ def wait_for_port(port: int, *, timeout: float = 10.0) -> None:
 class NatsServerProcess:
     """A private nats-server with JetStream on its own port and store, for outage tests."""
 
-    def __init__(self, binary: str, store_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        store_dir: Path,
+        port: int | None = None,
+        *,
+        cluster_args: list[str] | None = None,
+    ) -> None:
         self.binary = binary
         self.store_dir = store_dir
         self.port = port or free_port()
+        self.cluster_args = cluster_args or []
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -59,6 +67,7 @@ class NatsServerProcess:
                 str(self.port),
                 "-sd",
                 str(self.store_dir),
+                *self.cluster_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -82,6 +91,49 @@ class NatsServerProcess:
             self._process.kill()
             self._process.wait()
             self._process = None
+
+
+class NatsCluster:
+    """A JetStream cluster of private nats-servers on loopback (3 by default), for scale-out
+    tests: `url` lists every server; `servers[i].kill()` / `.start()` take one away and back."""
+
+    def __init__(self, binary: str, store_dir: Path, size: int = 3, name: str = "licheng") -> None:
+        client_ports = [free_port() for _ in range(size)]
+        route_ports = [free_port() for _ in range(size)]
+        routes = ",".join(f"nats://127.0.0.1:{port}" for port in route_ports)
+        self.servers = [
+            NatsServerProcess(
+                binary,
+                store_dir / f"n{index}",
+                client_ports[index],
+                cluster_args=[
+                    "--server_name",
+                    f"{name}-n{index}",
+                    "--cluster_name",
+                    name,
+                    "--cluster",
+                    f"nats://127.0.0.1:{route_ports[index]}",
+                    "--routes",
+                    routes,
+                ],
+            )
+            for index in range(size)
+        ]
+
+    @property
+    def url(self) -> str:
+        """Every server's client URL, comma-separated (as the kit's `connect_nats` takes it)."""
+        return ",".join(server.url for server in self.servers)
+
+    def start(self) -> None:
+        """Start every server (they find each other through the routes)."""
+        for server in self.servers:
+            server.start()
+
+    def stop(self) -> None:
+        """Stop every server."""
+        for server in self.servers:
+            server.stop()
 
 
 class TcpProxy:
