@@ -120,7 +120,7 @@ def _basename(name: str) -> str:
 def _read_members(data: bytes, password: str) -> dict[str, bytes]:
     try:
         archive = pyzipper.AESZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, EOFError):
+    except (zipfile.BadZipFile, pyzipper.BadZipFile, ValueError, EOFError):
         raise PackageRefused("上傳的檔案不是有效的 ZIP 壓縮檔", code="receipt_not_zip") from None
     members: dict[str, bytes] = {}
     with archive:
@@ -134,7 +134,7 @@ def _read_members(data: bytes, password: str) -> dict[str, bytes]:
                 )
             try:
                 members[_basename(info.filename)] = archive.read(info)
-            except (RuntimeError, zipfile.BadZipFile, zlib.error, ValueError):
+            except (RuntimeError, zipfile.BadZipFile, pyzipper.BadZipFile, zlib.error, ValueError):
                 # pyzipper says "Bad password" (RuntimeError) or a CRC mismatch after a wrong
                 # ZipCrypto key that happened to pass the one-byte check.
                 raise PackageRefused(
