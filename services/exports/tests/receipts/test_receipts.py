@@ -547,6 +547,7 @@ async def test_a_student_sees_the_difference_reports_and_gets_the_answer(env: En
     )  # fmt: skip
     [item] = listed.json()["items"]
     assert (item["student_name"], item["error_title"]) == ("林小明", "欄位內容有誤")
+    assert item["received"]["科目名稱"] == "國文"  # what the submitter checks
     cadre = await env.api.client.get(reports_url, headers=env.api.as_roles("cadre_submitter"))
     assert cadre.json()["items"] == []  # not their 名冊
     answered = await env.api.client.post(

@@ -180,6 +180,16 @@ async def get_record(session: AsyncSession, record_id: uuid.UUID) -> ReceiptReco
     return await session.get(ReceiptRecord, record_id)
 
 
+async def records_by_ids(
+    session: AsyncSession, record_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ReceiptRecord]:
+    """Records by id (unknown ids left out)."""
+    if not record_ids:
+        return {}
+    stmt = select(ReceiptRecord).where(col(ReceiptRecord.id).in_(list(set(record_ids))))
+    return {r.id: r for r in (await session.exec(stmt)).all()}
+
+
 async def get_window(
     session: AsyncSession, *, school_code: str, academic_year: int, semester: int
 ) -> ReceiptWindow | None:

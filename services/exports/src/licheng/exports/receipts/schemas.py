@@ -105,6 +105,9 @@ class ReportPublic(BaseModel):
     kind: str
     roster_code: str | None
     sheet: str
+    received: dict[str, Any] | None = Field(
+        default=None, description="the reported record's fields as the central database has them"
+    )
     error_code: str
     error_title: str
     comment: str

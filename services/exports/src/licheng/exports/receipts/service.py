@@ -148,6 +148,7 @@ async def import_package(
     )
     if existing is not None:
         return existing, True
+    await session.close()  # nothing written yet: give the connection back while identity answers
     receipt = ReceiptImport(
         school_code=school_code,
         academic_year=academic_year,
@@ -469,6 +470,7 @@ def report_public(
     *,
     window: ReceiptWindow | None,
     person: KnownPerson | None = None,
+    record: ReceiptRecord | None = None,
     now: datetime | None = None,
 ) -> ReportPublic:
     """A report as the API answers it."""
@@ -485,6 +487,7 @@ def report_public(
         kind=row.kind,
         roster_code=row.roster_code,
         sheet=row.sheet,
+        received=record.fields if record else None,
         error_code=row.error_code,
         error_title=ERROR_CODE_TITLES[ErrorCode(row.error_code)],
         comment=row.comment,
@@ -530,7 +533,13 @@ async def staff_reports(
         session, school_code=grant.school_code, academic_year=academic_year, semester=semester
     )
     people = await people_by_ids(session, grant.school_code, [r.student_id for r in rows])
-    items = [report_public(r, window=window, person=people.get(r.student_id)) for r in rows]
+    records = await repository.records_by_ids(session, [r.record_id for r in rows])
+    items = [
+        report_public(
+            r, window=window, person=people.get(r.student_id), record=records.get(r.record_id)
+        )
+        for r in rows
+    ]
     if overdue_only:
         items = [i for i in items if i.overdue]
     return items, window
