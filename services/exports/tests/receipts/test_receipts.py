@@ -527,6 +527,12 @@ async def test_a_student_sees_the_difference_reports_and_gets_the_answer(env: En
         headers=env.student("110001"),
     )  # fmt: skip
     assert reported.status_code == 201, reported.text
+    twice = await env.api.client.post(
+        f"{env.api.base}/me/receipts/terms/{YEAR}/{SEMESTER}/reports",
+        json={"record_id": record["record_id"], "error_code": "R01", "comment": "再說一次"},
+        headers=env.student("110001"),
+    )  # fmt: skip
+    assert (twice.status_code, twice.json()["error"]) == (409, "receipt_report_exists")
     bad_code = await env.api.client.post(
         f"{env.api.base}/me/receipts/terms/{YEAR}/{SEMESTER}/reports",
         json={"record_id": record["record_id"], "error_code": "X1", "comment": "?"},

@@ -391,6 +391,16 @@ async def report(
     record = next((r for r in current if r.id == record_id), None)
     if record is None:
         raise NotFound("找不到此筆收訖明細紀錄", code="receipt_record_not_found")
+    mine = await repository.term_reports(
+        session,
+        school_code=school_code,
+        academic_year=academic_year,
+        semester=semester,
+        student_ids=[student_id],
+        status=ReportStatus.OPEN,
+    )
+    if any(r.record_id == record_id for r in mine):
+        raise Conflict("您已回報過此筆紀錄，請等候學校回覆", code="receipt_report_exists")
     me = await get_person(session, school_code, student_id)
     row = ReceiptReport(
         school_code=school_code,
