@@ -22,6 +22,7 @@ from licheng.course_outcomes.settings import Settings as CourseSettings
 from licheng.exports.app import create_app as create_exports
 from licheng.exports.cli import MIGRATIONS_DIR as EXPORTS_MIGRATIONS
 from licheng.exports.identifiers import IdentityIdentifiers
+from licheng.exports.receipts.matching import IdentityMatcher
 from licheng.exports.settings import Settings as ExportsSettings
 from licheng.exports.worker import create_worker_app
 from licheng.gateway.app import create_app as create_gateway
@@ -250,6 +251,10 @@ async def campus(
         serving(guidance) as guidance_url,
         serving(exports) as exports_url,
     ):
+        # Exports asks identity to match 收訖明細 entries with the same service token.
+        exports.state.student_matcher = IdentityMatcher(
+            identity_url=identity_url, tokens=ServiceTokens(issuer)
+        )
         worker = create_worker_app(
             exports_settings,
             identifiers=IdentityIdentifiers(

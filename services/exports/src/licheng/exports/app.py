@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from licheng.exports.portfolio.router import router as portfolio_router
 from licheng.exports.readmodel.events import outcomes_consumer, performances_consumer
+from licheng.exports.receipts.router import router as receipts_router
 from licheng.exports.settings import Settings
 from licheng.exports.submissions.router import router as submissions_router
 from licheng.exports.submissions.service import lock_timeout
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             event_stream="exports",
             # The streams we consume are ensured too, so our consumers attach in any start order.
             streams=("identity", "course_outcomes", "performances", "export_jobs"),
-            routers=[submissions_router, portfolio_router],
+            routers=[submissions_router, portfolio_router, receipts_router],
             consumers=[
                 roster_consumer(durable=ROSTER_DURABLE),
                 outcomes_consumer(),

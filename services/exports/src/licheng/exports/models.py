@@ -192,3 +192,135 @@ class ExportJob(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
     object_key: str | None = Field(default=None, max_length=200)
     content_hash: str | None = Field(default=None, max_length=64)
+
+
+class SubmittedRecord(SQLModel, table=True):
+    """One row of a completed submission's 名冊, per student, kept to compare with 收訖明細.
+
+    The fields are the sheet's columns after 身分證號 and 出生日期 (which are never kept).
+    """
+
+    __tablename__ = "submitted_record"
+    __table_args__ = (sa.Index("ix_submitted_record_student", "submission_id", "student_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    submission_id: uuid.UUID
+    school_code: str = Field(max_length=6)
+    roster_code: str = Field(max_length=4)
+    student_id: uuid.UUID
+    sheet: str = Field(max_length=100)
+    serial: int  # the row's order among the student's rows of the sheet
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+
+
+class ReceiptImport(SQLModel, table=True):
+    """One imported 收訖明細 package of a school and term (學年度, 學期 as typed at import)."""
+
+    __tablename__ = "receipt_import"
+    __table_args__ = (
+        # The same package imported twice is found here: the second import changes nothing.
+        sa.UniqueConstraint(
+            "school_code", "academic_year", "semester", "content_hash", name="uq_receipt_import"
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_code: str = Field(max_length=6)
+    academic_year: int
+    semester: int
+    content_hash: str = Field(max_length=64)  # SHA-256 of the package's verified SHA.txt lines
+    filename: str = Field(max_length=200)
+    roster_kinds: list[str] = Field(default_factory=list, sa_column=_json())
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+    # Entries no student matched: file, 名冊 kind and position only (never an identifier).
+    unmatched: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json())
+    imported_by: uuid.UUID | None = None
+    imported_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+class ReceiptRecord(SQLModel, table=True):
+    """One record of a 收訖明細, matched to a student (only matched entries are kept)."""
+
+    __tablename__ = "receipt_record"
+    __table_args__ = (
+        sa.Index("ix_receipt_record_student", "school_code", "academic_year", "semester",
+                 "student_id"),
+    )  # fmt: skip
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    import_id: uuid.UUID = Field(index=True)
+    school_code: str = Field(max_length=6)
+    academic_year: int
+    semester: int
+    kind: str = Field(max_length=10)  # 多元表現 | 課程學習成果 | 修課紀錄 | 校內幹部經歷
+    roster_code: str | None = Field(default=None, max_length=4)  # None: not a Licheng 名冊
+    student_id: uuid.UUID
+    sheet: str = Field(max_length=100)
+    serial: int  # the record's order in the student's sheet
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
+
+
+class ReceiptWindow(SQLModel, table=True):
+    """The students' confirmation window of a term's 收訖明細 (at least 3 days)."""
+
+    __tablename__ = "receipt_window"
+
+    school_code: str = Field(primary_key=True, max_length=6)
+    academic_year: int = Field(primary_key=True)
+    semester: int = Field(primary_key=True)
+    opens_at: datetime = Field(sa_column=tz_datetime_column())
+    closes_at: datetime = Field(sa_column=tz_datetime_column())
+    set_by: uuid.UUID | None = None
+    set_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+class ReceiptConfirmation(SQLModel, table=True):
+    """A student's 「資料正確」 for a term's 收訖明細."""
+
+    __tablename__ = "receipt_confirmation"
+
+    school_code: str = Field(primary_key=True, max_length=6)
+    academic_year: int = Field(primary_key=True)
+    semester: int = Field(primary_key=True)
+    student_id: uuid.UUID = Field(primary_key=True)
+    confirmed_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+
+
+class ReportStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class ReportAnswer(StrEnum):
+    CORRECT_AS_RECEIVED = "correct_as_received"  # 資料無誤
+    WILL_FIX_AND_RESUBMIT = "will_fix_and_resubmit"  # 將修正後重新提交
+
+
+class ReceiptReport(SQLModel, table=True):
+    """A student's report of a problem with one 收訖明細 record, and the school's answer."""
+
+    __tablename__ = "receipt_report"
+    __table_args__ = (
+        sa.Index("ix_receipt_report_term", "school_code", "academic_year", "semester", "status"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    school_code: str = Field(max_length=6)
+    academic_year: int
+    semester: int
+    student_id: uuid.UUID = Field(index=True)
+    class_code: str | None = Field(default=None, max_length=20)
+    record_id: uuid.UUID
+    kind: str = Field(max_length=10)
+    roster_code: str | None = Field(default=None, max_length=4)
+    sheet: str = Field(max_length=100)
+    error_code: str = Field(max_length=4)
+    comment: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    status: ReportStatus = Field(sa_column=enum_column(ReportStatus, length=10))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=tz_datetime_column())
+    answer: ReportAnswer | None = Field(
+        default=None, sa_column=enum_column(ReportAnswer, nullable=True, length=24)
+    )
+    answer_text: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    answered_by: uuid.UUID | None = None
+    answered_at: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))

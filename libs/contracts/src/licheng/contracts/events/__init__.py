@@ -37,6 +37,10 @@ from licheng.contracts.events.envelope import (
 )
 from licheng.contracts.events.exports import (
     ExportJobQueued,
+    ReceiptAnswered,
+    ReceiptConfirmed,
+    ReceiptImported,
+    ReceiptReported,
     SubmissionCompleted,
     SubmissionFailed,
     SubmissionRequested,
@@ -110,6 +114,10 @@ __all__ = [
     "PerformancesRosterLocked",
     "PerformancesRosterReopened",
     "PersonUpserted",
+    "ReceiptAnswered",
+    "ReceiptConfirmed",
+    "ReceiptImported",
+    "ReceiptReported",
     "SchoolCreated",
     "StreamSpec",
     "SubmissionCompleted",

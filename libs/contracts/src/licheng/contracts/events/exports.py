@@ -50,3 +50,50 @@ class ExportJobQueued(EventPayload):
 
     job_id: uuid.UUID
     kind: str = Field(description="roster | precheck")
+
+
+class ReceiptImported(EventPayload):
+    event_type: ClassVar[str] = "exports.receipt.imported"
+    summary: ClassVar[str] = (
+        "A 收訖明細 package from the central database was verified and imported (counts only)."
+    )
+
+    import_id: uuid.UUID
+    academic_year: int
+    semester: int
+    roster_kinds: list[str] = Field(description="多元表現 | 課程學習成果 | 修課紀錄 | 校內幹部經歷")
+    content_hash: str = Field(description="SHA-256 of the package's verified SHA.txt lines")
+    records: int
+    students: int
+    unmatched: int = Field(description="entries no student of the school matched")
+
+
+class ReceiptConfirmed(EventPayload):
+    event_type: ClassVar[str] = "exports.receipt.confirmed"
+    summary: ClassVar[str] = "A student confirmed that the term's 收訖明細 is correct."
+
+    student_id: uuid.UUID
+    academic_year: int
+    semester: int
+
+
+class ReceiptReported(EventPayload):
+    event_type: ClassVar[str] = "exports.receipt.reported"
+    summary: ClassVar[str] = "A student reported a problem with one 收訖明細 record."
+
+    report_id: uuid.UUID
+    student_id: uuid.UUID
+    record_id: uuid.UUID
+    academic_year: int
+    semester: int
+    roster_code: str | None = Field(description="24, 25, 26, or null for 修課紀錄")
+    error_code: str
+
+
+class ReceiptAnswered(EventPayload):
+    event_type: ClassVar[str] = "exports.receipt.answered"
+    summary: ClassVar[str] = "The roster's submitter answered a student's 收訖明細 report."
+
+    report_id: uuid.UUID
+    student_id: uuid.UUID
+    answer: str = Field(description="correct_as_received | will_fix_and_resubmit")

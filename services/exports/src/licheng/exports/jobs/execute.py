@@ -18,6 +18,7 @@ from licheng.contracts.rosters import RosterCode
 from licheng.exports.jobs import repository
 from licheng.exports.models import ExportJob, JobKind, JobState, Submission
 from licheng.exports.precheck.service import run_precheck
+from licheng.exports.receipts.repository import keep_submitted_rows
 from licheng.exports.rosters.build import (
     IdentifierSource,
     Progress,
@@ -155,14 +156,15 @@ async def _run_roster(context: JobContext, job: ExportJob) -> None:
             object_key=key,
             content_hash=built.content_hash,
         )
-        if finished:
-            await saga.complete(
-                session,
-                submission,
-                content_hash=built.content_hash,
-                object_key=key,
-                counts=built.counts,
-            )
+        if finished and await saga.complete(
+            session,
+            submission,
+            content_hash=built.content_hash,
+            object_key=key,
+            counts=built.counts,
+        ):
+            # What was submitted, per student, for the 收訖明細 comparison (docs/receipts.md).
+            keep_submitted_rows(session, submission=submission, rows=built.rows)
         await session.commit()
 
 

@@ -15,7 +15,7 @@ import asyncio
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +27,7 @@ from licheng.exports.rosters.archive import RosterArchiveWriter
 from licheng.exports.rosters.layout import (
     CADRE_SHEET,
     CATEGORY_SHEET_BY_KEY,
+    IDENTIFIER_COLUMNS,
     OUTCOME_SHEET,
     CertificateInfo,
     Identifiers,
@@ -77,12 +78,23 @@ class RosterTerm:
 
 
 @dataclass(frozen=True)
+class SubmittedRow:
+    """A row the package holds, without its 身分證號 and 出生日期: kept per student so the
+    收訖明細 can be compared with what was submitted."""
+
+    student_id: uuid.UUID
+    sheet: str
+    cells: list[Any]
+
+
+@dataclass(frozen=True)
 class BuiltRoster:
-    """A finished package on local disk."""
+    """A finished package on local disk, and its rows per student (identifiers left out)."""
 
     path: Path
     content_hash: str
     counts: dict[str, Any]
+    rows: list[SubmittedRow] = field(default_factory=list, repr=False)
 
 
 def to_identifiers(known: KnownIdentifiers) -> Identifiers:
@@ -170,6 +182,7 @@ async def build_roster(
     package_path = folder / f"{term.file_stem}.zip"
     attachments: list[tuple[str, str]] = []  # (zip name, object key) of the rows written
     students = skipped = 0
+    submitted: list[SubmittedRow] = []
     writer = RosterWorkbookWriter(
         workbook_path,
         roster_code=term.roster_code,
@@ -201,7 +214,11 @@ async def build_roster(
                 who = to_identifiers(found)
                 students += 1
                 for record in entry.records:
-                    rows.append(row_of(record, who, certificates))
+                    sheet, cells = row_of(record, who, certificates)
+                    rows.append((sheet, cells))
+                    submitted.append(
+                        SubmittedRow(entry.student_id, sheet, cells[len(IDENTIFIER_COLUMNS) :])
+                    )
                     if not isinstance(record, CadreRow):
                         names = attachment_names(record_id(record), record.files)
                         attachments.extend(
@@ -237,7 +254,7 @@ async def build_roster(
         "skipped_rows": skipped,
         "sheets": writer.counts,
     }
-    return BuiltRoster(path=package_path, content_hash=content_hash, counts=counts)
+    return BuiltRoster(path=package_path, content_hash=content_hash, counts=counts, rows=submitted)
 
 
 def _append_all(writer: RosterWorkbookWriter, rows: list[tuple[str, list[Any]]]) -> None:

@@ -1,7 +1,12 @@
-"""`POST /internal/v1/identifiers`: 身分證號 and 出生日期 for exports, in batch, audited.
+"""Identity's internal endpoints for exports, service accounts only, every call audited.
 
-Only service accounts may call it; the caller keeps the values no longer than one export job.
-It lives outside `/api/` so the gateway never routes it.
+- `POST /internal/v1/identifiers`: 身分證號 and 出生日期 of given students, in batch; the caller
+  keeps the values no longer than one export job.
+- `POST /internal/v1/students/match`: the reverse, for the 收訖明細 import: (身分證號, 出生日期)
+  pairs in the body (never in a URL) → the student ids holding them, found through the blind
+  index and checked against the decrypted 出生日期. The answer holds ids only, in asked order.
+
+They live outside `/api/` so the gateway never routes them.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from licheng.contracts.schools import SchoolCode
 from licheng.identity.deps import CipherDep
+from licheng.identity.imports.national_id import normalise_national_id
 from licheng.identity.people import repository
 from licheng.identity.people.imports import BIRTH_DATE, NATIONAL_ID
 from licheng.kit.audit import record_audit
@@ -82,3 +88,66 @@ async def read_identifiers(
     return IdentifiersResponse(
         items=items, missing=[i for i in payload.student_ids if i not in found]
     )
+
+
+class IdentifierPair(BaseModel):
+    national_id: str = Field(min_length=1, max_length=20, repr=False)
+    birth_date: str = Field(
+        min_length=10, max_length=10, repr=False, description="ISO YYYY-MM-DD (Gregorian)"
+    )
+
+
+class MatchRequest(BaseModel):
+    school_code: SchoolCode = Field(description="the school whose 收訖明細 is being imported")
+    entries: list[IdentifierPair] = Field(min_length=1, max_length=5000)
+    purpose: str = Field(min_length=1, max_length=200, description="e.g. the receipt import")
+
+
+class MatchResponse(BaseModel):
+    student_ids: list[uuid.UUID | None] = Field(
+        description="per entry, in asked order: the student holding both values, or null"
+    )
+
+
+@router.post(
+    "/students/match", response_model=MatchResponse, summary="（服務專用）以身分證號比對學生"
+)
+async def match_students(
+    payload: MatchRequest,
+    session: SessionDep,
+    cipher: CipherDep,
+    response: Response,
+    caller: Principal = require_service(),
+) -> MatchResponse:
+    """Which of the school's students hold each (身分證號, 出生日期); the look-up is audited."""
+    response.headers["cache-control"] = "no-store"
+    indexes = [
+        cipher.blind_index(normalise_national_id(e.national_id), context=NATIONAL_ID)
+        for e in payload.entries
+    ]
+    holders = await repository.students_by_national_id_index(session, payload.school_code, indexes)
+    answer: list[uuid.UUID | None] = []
+    for entry, index in zip(payload.entries, indexes, strict=True):
+        match = None
+        for person in holders.get(index, []):
+            born = person.birth_date_enc
+            if born is not None and cipher.decrypt(born, context=BIRTH_DATE) == entry.birth_date:
+                match = person.id
+                break
+        answer.append(match)
+    matched = [str(i) for i in answer if i is not None]
+    record_audit(
+        session,
+        school_code=payload.school_code,
+        actor_id=None,
+        action="students.matched",
+        entity="student",
+        entity_id=f"{len(matched)} of {len(answer)} entries",
+        after={
+            "client": caller.client_id,
+            "purpose": payload.purpose,
+            "asked": len(answer),
+            "student_ids": matched,
+        },
+    )
+    return MatchResponse(student_ids=answer)

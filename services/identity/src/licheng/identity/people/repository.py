@@ -73,6 +73,23 @@ async def holders_of_national_ids(
     return found
 
 
+async def students_by_national_id_index(
+    session: AsyncSession, school_code: str, indexes: Iterable[str]
+) -> dict[str, list[Person]]:
+    """Blind index → the school's students holding that 身分證號 (normally one)."""
+    wanted = list(set(indexes))
+    found: dict[str, list[Person]] = {}
+    for start in range(0, len(wanted), BATCH):
+        stmt = _people(school_code).where(
+            Person.kind == PersonKind.STUDENT,
+            col(Person.national_id_index).in_(wanted[start : start + BATCH]),
+        )
+        for person in (await session.exec(stmt)).all():
+            if person.national_id_index:
+                found.setdefault(person.national_id_index, []).append(person)
+    return found
+
+
 async def list_people(
     session: AsyncSession,
     school_code: str,
