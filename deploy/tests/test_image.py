@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from licheng.deploy.image import BuiltImage, build, containers_env
+from licheng.deploy.image import BuiltImage, containers_env
 from licheng.testing.databases import create_database, drop_database
 from licheng.testing.infra import TestInfra
 from licheng.testing.servers import free_port
@@ -25,14 +25,6 @@ from licheng.testing.servers import free_port
 pytestmark = pytest.mark.postgresql_only(reason="the containers reach the test PostgreSQL")
 
 SERVICES = ("identity", "course-outcomes", "performances", "guidance", "exports")
-
-
-@pytest.fixture(scope="module")
-def image() -> Iterator[BuiltImage]:
-    built = build(tag=f"localhost/licheng:test-{uuid.uuid4().hex[:6]}")
-    yield built
-    # vfs keeps a full copy per image: remove ours so repeated runs do not fill the disk
-    _podman(built, "rmi", "--force", built.name, check=False)
 
 
 def _podman(image: BuiltImage, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

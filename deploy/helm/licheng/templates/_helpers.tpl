@@ -23,61 +23,79 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
 {{- define "licheng.natsUrl" -}}
+{{- if .Values.nats.external.url -}}
+{{- .Values.nats.external.url -}}
+{{- else -}}
 {{- printf "nats://%s-nats:4222" (include "licheng.fullname" .) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "licheng.keycloakRealmUrl" -}}
 {{- printf "%s/realms/%s" (trimSuffix "/" .Values.keycloak.url) .Values.keycloak.realm -}}
 {{- end -}}
 
-{{/* The in-cluster URL of a component: (dict "root" $ "name" "identity") */}}
-{{- define "licheng.componentUrl" -}}
-{{- $c := index .root.Values.components .name -}}
-{{- printf "http://%s-%s:%v" (include "licheng.fullname" .root) .name $c.port -}}
+{{/* Who signs the tokens every component checks: Keycloak's realm, unless overridden. */}}
+{{- define "licheng.jwksUrl" -}}
+{{- .Values.auth.jwksUrl | default (printf "%s/protocol/openid-connect/certs" (include "licheng.keycloakRealmUrl" .)) -}}
+{{- end -}}
+{{- define "licheng.jwtIssuer" -}}
+{{- .Values.auth.issuer | default (include "licheng.keycloakRealmUrl" .) -}}
 {{- end -}}
 
-{{/* Settings of one component, rendered as ConfigMap data. */}}
+{{/* The URL of a component: its Service, or `componentHost` on a single host (dict "root" $ "name" "identity") */}}
+{{- define "licheng.componentUrl" -}}
+{{- $c := index .root.Values.components .name -}}
+{{- $host := .root.Values.componentHost | default (printf "%s-%s" (include "licheng.fullname" .root) .name) -}}
+{{- printf "http://%s:%v" $host $c.port -}}
+{{- end -}}
+
+{{/* Settings of one component, rendered as ConfigMap data: the chart's, then `common`, then
+the component's own `env` (a later one wins), each under the component's prefix. */}}
 {{- define "licheng.settings" -}}
 {{- $root := .root -}}
 {{- $name := .name -}}
 {{- $c := .component -}}
-{{- $p := $c.prefix -}}
-{{- range $key, $value := $root.Values.common }}
-{{ $p }}{{ $key }}: {{ $value | quote }}
-{{- end }}
-{{ $p }}PORT: {{ $c.port | quote }}
-{{ $p }}PUBLIC_URL: {{ printf "https://%s" $root.Values.publicHost | quote }}
-{{ $p }}NATS_URL: {{ include "licheng.natsUrl" $root | quote }}
-{{ $p }}NATS_STREAM_REPLICAS: {{ $root.Values.nats.streamReplicas | quote }}
-{{ $p }}S3_ENDPOINT: {{ $root.Values.s3.endpoint | quote }}
-{{ $p }}S3_SECURE: {{ $root.Values.s3.secure | quote }}
-{{ $p }}UPLOADS_BUCKET: {{ $root.Values.s3.uploadsBucket | quote }}
-{{ $p }}EXPORTS_BUCKET: {{ $root.Values.s3.exportsBucket | quote }}
-{{ $p }}JWKS_URL: {{ printf "%s/protocol/openid-connect/certs" (include "licheng.keycloakRealmUrl" $root) | quote }}
-{{ $p }}JWT_ISSUER: {{ include "licheng.keycloakRealmUrl" $root | quote }}
+{{- $s := dict
+  "PORT" (toString $c.port)
+  "PUBLIC_URL" (printf "https://%s" $root.Values.publicHost)
+  "NATS_URL" (include "licheng.natsUrl" $root)
+  "NATS_STREAM_REPLICAS" (toString $root.Values.nats.streamReplicas)
+  "S3_ENDPOINT" $root.Values.s3.endpoint
+  "S3_SECURE" (toString $root.Values.s3.secure)
+  "UPLOADS_BUCKET" $root.Values.s3.uploadsBucket
+  "EXPORTS_BUCKET" $root.Values.s3.exportsBucket
+  "JWKS_URL" (include "licheng.jwksUrl" $root)
+  "JWT_ISSUER" (include "licheng.jwtIssuer" $root)
+-}}
 {{- if eq $name "identity" }}
-{{ $p }}KEYCLOAK_URL: {{ $root.Values.keycloak.url | quote }}
-{{ $p }}KEYCLOAK_REALM: {{ $root.Values.keycloak.realm | quote }}
+{{- $_ := set $s "KEYCLOAK_URL" $root.Values.keycloak.url }}
+{{- $_ := set $s "KEYCLOAK_REALM" $root.Values.keycloak.realm }}
 {{- end }}
 {{- if or (eq $name "exports") (eq $name "exports-worker") }}
-{{ $p }}IDENTITY_URL: {{ include "licheng.componentUrl" (dict "root" $root "name" "identity") | quote }}
-{{ $p }}TOKEN_URL: {{ printf "%s/protocol/openid-connect/token" (include "licheng.keycloakRealmUrl" $root) | quote }}
+{{- $_ := set $s "IDENTITY_URL" (include "licheng.componentUrl" (dict "root" $root "name" "identity")) }}
+{{- $_ := set $s "TOKEN_URL" (printf "%s/protocol/openid-connect/token" (include "licheng.keycloakRealmUrl" $root)) }}
 {{- end }}
 {{- if eq $name "web" }}
-{{ $p }}GATEWAY_URL: {{ include "licheng.componentUrl" (dict "root" $root "name" "gateway") | quote }}
-{{ $p }}OIDC_ISSUER: {{ include "licheng.keycloakRealmUrl" $root | quote }}
+{{- $_ := set $s "GATEWAY_URL" (include "licheng.componentUrl" (dict "root" $root "name" "gateway")) }}
+{{- $_ := set $s "OIDC_ISSUER" (include "licheng.keycloakRealmUrl" $root) }}
 {{- end }}
 {{- if eq $name "gateway" }}
 {{- $upstreams := dict }}
 {{- range $service := list "identity" "course-outcomes" "performances" "guidance" "exports" }}
 {{- $_ := set $upstreams $service (include "licheng.componentUrl" (dict "root" $root "name" $service)) }}
 {{- end }}
-{{ $p }}UPSTREAMS: {{ $upstreams | toJson | quote }}
-{{ $p }}PORTAL_URL: {{ include "licheng.componentUrl" (dict "root" $root "name" "web") | quote }}
-{{ $p }}RATE_LIMIT_STORAGE_URI: {{ $root.Values.redis.url | quote }}
+{{- $_ := set $s "UPSTREAMS" ($upstreams | toJson) }}
+{{- $_ := set $s "PORTAL_URL" (include "licheng.componentUrl" (dict "root" $root "name" "web")) }}
+{{- $_ := set $s "RATE_LIMIT_STORAGE_URI" $root.Values.redis.url }}
+{{- end }}
+{{- range $key, $value := $root.Values.common }}
+{{- $_ := set $s $key (toString $value) }}
 {{- end }}
 {{- range $key, $value := $c.env }}
-{{ $p }}{{ $key }}: {{ $value | quote }}
+{{- $_ := set $s $key (toString $value) }}
+{{- end }}
+{{- range $key := keys $s | sortAlpha }}
+{{ $c.prefix }}{{ $key }}: {{ index $s $key | quote }}
 {{- end }}
 {{- end -}}
 

@@ -22,6 +22,7 @@ No secret is in the image: every setting comes from the environment at run time.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -228,6 +229,38 @@ def build(*, tag: str = "localhost/licheng:dev", storage: Path = STORAGE) -> Bui
               str(context / "Containerfile"), str(context)],
              env=containers_env(storage))  # fmt: skip
     return BuiltImage(tag, storage)
+
+
+def image_exists(tag: str, storage: Path = STORAGE) -> bool:
+    """Whether the containers storage holds an image named `tag`."""
+    done = subprocess.run(
+        ["podman", *storage_flags(storage), "image", "exists", tag],
+        env=containers_env(storage),
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def build_shared(*, run_id: str, storage: Path = STORAGE) -> BuiltImage:
+    """One image per test run, however many test processes ask for it: the first builds it
+    (under a file lock), the others wait and reuse it; images of earlier runs are removed so
+    the vfs storage holds one copy."""
+    tag = f"localhost/licheng:run-{run_id}"
+    storage.mkdir(parents=True, exist_ok=True)
+    with (storage / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if image_exists(tag, storage):
+            return BuiltImage(tag, storage)
+        listed = _run(["podman", *storage_flags(storage), "images", "--format",
+                       "{{.Repository}}:{{.Tag}}"], env=containers_env(storage))  # fmt: skip
+        for old in listed.split():
+            if old.startswith("localhost/licheng:run-"):
+                subprocess.run(
+                    ["podman", *storage_flags(storage), "rmi", "--force", old],
+                    env=containers_env(storage), capture_output=True, check=False,
+                )  # fmt: skip
+        return build(tag=tag, storage=storage)
 
 
 def main(argv: list[str] | None = None) -> None:
