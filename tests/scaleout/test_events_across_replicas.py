@@ -1,11 +1,12 @@
 """Scale-out on real engines: a 3-node NATS JetStream cluster on loopback (streams at 3
-replicas), PostgreSQL, and two replicas each of identity and course-outcomes as real processes.
+replicas), PostgreSQL, and two replicas of every service as real processes (identity,
+course-outcomes, performances, guidance, exports).
 
 Students are imported through both identity replicas at once while one NATS server is killed
-and later started again. Then every event identity committed is on the stream exactly once, in
-order and without gaps (checked by stream sequence and event id), and course-outcomes — whose
-two replicas share one durable consumer — applied each event it subscribes to exactly once and
-knows every student.
+and later started again. Then every event identity committed is on the stream exactly once
+without gaps (checked by stream sequence and event id), each import's events in order, and
+every consuming service — its two replicas sharing one durable consumer — applied each event
+it subscribes to exactly once and knows every student.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +27,18 @@ import sqlalchemy as sa
 
 from licheng.contracts.events import STREAMS, EventEnvelope
 from licheng.course_outcomes.cli import MIGRATIONS_DIR as COURSE_MIGRATIONS
-from licheng.course_outcomes.roster.events import DURABLE, roster_consumer
+from licheng.course_outcomes.roster.events import DURABLE as COURSE_DURABLE
+from licheng.exports.app import ROSTER_DURABLE as EXPORTS_DURABLE
+from licheng.exports.cli import MIGRATIONS_DIR as EXPORTS_MIGRATIONS
+from licheng.guidance.app import ROSTER_DURABLE as GUIDANCE_DURABLE
+from licheng.guidance.cli import MIGRATIONS_DIR as GUIDANCE_MIGRATIONS
 from licheng.identity.cli import MIGRATIONS_DIR as IDENTITY_MIGRATIONS
 from licheng.identity.imports.national_id import is_valid_national_id
 from licheng.kit.db import create_engine
 from licheng.kit.migrations import upgrade_to_head_async
+from licheng.kit.roster import roster_consumer
+from licheng.performances.app import ROSTER_DURABLE as PERFORMANCES_DURABLE
+from licheng.performances.cli import MIGRATIONS_DIR as PERFORMANCES_MIGRATIONS
 from licheng.testing.databases import create_database, drop_database
 from licheng.testing.fixtures import TestIssuer
 from licheng.testing.infra import TestInfra
@@ -47,15 +56,34 @@ BATCHES = 8
 PER_BATCH = 40
 
 
+@dataclass(frozen=True)
+class Consumer:
+    """A service that keeps identity's people in its read model (kit.roster)."""
+
+    name: str
+    prefix: str
+    migrations: Path
+    durable: str
+
+
+CONSUMERS = (
+    Consumer("course-outcomes", "LICHENG_COURSE_OUTCOMES_", COURSE_MIGRATIONS, COURSE_DURABLE),
+    Consumer(
+        "performances", "LICHENG_PERFORMANCES_", PERFORMANCES_MIGRATIONS, PERFORMANCES_DURABLE
+    ),
+    Consumer("guidance", "LICHENG_GUIDANCE_", GUIDANCE_MIGRATIONS, GUIDANCE_DURABLE),
+    Consumer("exports", "LICHENG_EXPORTS_", EXPORTS_MIGRATIONS, EXPORTS_DURABLE),
+)
+
+
 @dataclass
 class Replicas:
-    """Two identities, two course-outcomes, the NATS cluster and the databases."""
+    """Two identities, two replicas of every consuming service, the NATS cluster, databases."""
 
     identities: list[Service]
-    courses: list[Service]
+    consumers: dict[str, list[Service]]
+    databases: dict[str, str]
     cluster: NatsCluster
-    identity_db: str
-    courses_db: str
     issuer: TestIssuer
 
 
@@ -76,13 +104,16 @@ async def replicas(infra: TestInfra, tmp_path: Path) -> AsyncIterator[Replicas]:
     cluster = NatsCluster(infra.nats_server_bin, tmp_path / "nats")
     cluster.start()
     issuer = TestIssuer()
-    names: list[str] = []
+    created: list[str] = []
+    databases: dict[str, str] = {}
     try:
-        for prefix, migrations in (("so_id", IDENTITY_MIGRATIONS), ("so_co", COURSE_MIGRATIONS)):
-            name = await create_database(infra, prefix)
-            names.append(name)
-            await upgrade_to_head_async(migrations_dir=migrations, database_url=infra.pg_url(name))
-        identity_db, courses_db = (infra.pg_url(n) for n in names)
+        services = [("identity", "LICHENG_IDENTITY_", IDENTITY_MIGRATIONS)]
+        services += [(c.name, c.prefix, c.migrations) for c in CONSUMERS]
+        for name, _, migrations in services:
+            database = await create_database(infra, f"so_{name.replace('-', '_')}")
+            created.append(database)
+            databases[name] = infra.pg_url(database)
+            await upgrade_to_head_async(migrations_dir=migrations, database_url=databases[name])
         common = {
             "environment": "test",
             "nats_url": cluster.url,
@@ -95,55 +126,26 @@ async def replicas(infra: TestInfra, tmp_path: Path) -> AsyncIterator[Replicas]:
             "jwt_audience": "licheng",
             "log_level": "WARNING",
         }
-        with (
-            service_process(
-                "identity",
-                service_env("LICHENG_IDENTITY_", {**common, "database_url": identity_db}),
-                free_port(),
-                tmp_path,
-                label="identity-a",
-            ) as identity_a,
-            service_process(
-                "identity",
-                service_env("LICHENG_IDENTITY_", {**common, "database_url": identity_db}),
-                free_port(),
-                tmp_path,
-                label="identity-b",
-            ) as identity_b,
-            service_process(
-                "course-outcomes",
-                service_env("LICHENG_COURSE_OUTCOMES_", {**common, "database_url": courses_db}),
-                free_port(),
-                tmp_path,
-                label="course-outcomes-a",
-            ) as courses_a,
-            service_process(
-                "course-outcomes",
-                service_env("LICHENG_COURSE_OUTCOMES_", {**common, "database_url": courses_db}),
-                free_port(),
-                tmp_path,
-                label="course-outcomes-b",
-            ) as courses_b,
-        ):
-            for service in (identity_a, identity_b, courses_a, courses_b):
-                await wait_ready(service, "/readyz", timeout=90)
-            yield Replicas(
-                [identity_a, identity_b],
-                [courses_a, courses_b],
-                cluster,
-                identity_db,
-                courses_db,
-                issuer,
-            )
-            for service in (identity_a, identity_b, courses_a, courses_b):
+        with ExitStack() as stack:
+            running: dict[str, list[Service]] = {}
+            for name, prefix, _ in services:
+                env = service_env(prefix, {**common, "database_url": databases[name]})
+                running[name] = [
+                    stack.enter_context(
+                        service_process(name, env, free_port(), tmp_path, label=f"{name}-{copy}")
+                    )
+                    for copy in ("a", "b")
+                ]
+            everyone = [service for pair in running.values() for service in pair]
+            await asyncio.gather(*(wait_ready(s, "/readyz", timeout=120) for s in everyone))
+            yield Replicas(running.pop("identity"), running, databases, cluster, issuer)
+            for service in everyone:
                 log = service.log.read_text(errors="replace")
-                assert '"level": "error"' not in log, (
-                    f"{service.name} logged an error:\n{log[-3000:]}"
-                )
+                assert '"level": "error"' not in log, f"{service.name}:\n{log[-3000:]}"
     finally:
         cluster.stop()
         issuer.close()
-        for name in names:
+        for name in created:
             await drop_database(infra, name)
 
 
@@ -177,13 +179,13 @@ async def _stream_events(nats_url: str) -> list[tuple[int, str, str, str | None]
         await client.close()
 
 
-async def _applied_by(service: Service) -> int:
+async def _applied_by(service: Service, durable: str) -> int:
     """How many events this replica's roster consumer applied (its /metrics)."""
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{service.url}/metrics")).text
     total = 0.0
     for line in text.splitlines():
-        ours = f'consumer="{DURABLE}"' in line and 'outcome="applied"' in line
+        ours = f'consumer="{durable}"' in line and 'outcome="applied"' in line
         if line.startswith("licheng_events_handled_total{") and ours:
             total += float(line.rsplit(" ", 1)[1])
     return int(total)
@@ -247,12 +249,53 @@ async def test_two_replicas_of_each_service_publish_and_apply_every_event_exactl
                 victim.start()
 
     students = BATCHES * PER_BATCH
-    identity_engine = create_engine(replicas.identity_db)
-    courses_engine = create_engine(replicas.courses_db)
+    deadline = time.monotonic() + 120
+    # Everything identity committed leaves its outbox...
+    outbox = await _published_outbox(replicas.databases["identity"], deadline)
+    on_stream = await _stream_events(replicas.cluster.url)
+    sequences = [sequence for sequence, _, _, _ in on_stream]
+    event_ids = [event_id for _, event_id, _, _ in on_stream]
+    student_nos = [no for _, _, _, no in on_stream if no and no.isdigit()]
+    # ...published exactly once each, with no gap in the stream's sequence. (In commit order,
+    # not in `seq` order: two imports committing at once through the two replicas interleave.)
+    assert sequences == list(range(1, len(outbox) + 1))
+    assert sorted(event_ids) == sorted(outbox)
+    assert len(set(event_ids)) == len(event_ids)
+    # One transaction's events keep their order: an import's students leave in row order.
+    for number in range(BATCHES):
+        first = 300000 + number * PER_BATCH
+        in_batch = [no for no in student_nos if first <= int(no) < first + PER_BATCH]
+        assert in_batch == sorted(in_batch), f"import {number} left out of order"
+        assert len(in_batch) == PER_BATCH
+    # Every consuming service, two replicas sharing one durable consumer, applied each event it
+    # subscribes to exactly once and knows every student.
+    patterns = roster_consumer(durable="any").subjects
+    wanted = {
+        event_id
+        for _, event_id, subject, _ in on_stream
+        if any(_subject_matches(p, subject) for p in patterns)
+    }
+    assert len(wanted) >= students
+    report: dict[str, object] = {"events": len(outbox)}
+    for consumer in CONSUMERS:
+        applied = await _applied_in(
+            replicas.databases[consumer.name], consumer.durable, school, students, deadline
+        )
+        assert len(applied) == len(set(applied)), consumer.name
+        assert set(applied) == wanted, consumer.name
+        # The two replicas' own counts add up to that: each event applied by one of them, once.
+        pair = replicas.consumers[consumer.name]
+        per_replica = [await _applied_by(service, consumer.durable) for service in pair]
+        assert sum(per_replica) == len(applied), consumer.name
+        report[consumer.name] = per_replica
+    print(f"scale-out: {json.dumps(report)}")
+
+
+async def _published_outbox(database_url: str, deadline: float) -> list[str]:
+    """Identity's outbox event ids in `seq` order, once none waits to be published."""
+    engine = create_engine(database_url)
     try:
-        # Everything identity committed leaves its outbox...
-        deadline = time.monotonic() + 90
-        async with identity_engine.connect() as connection:
+        async with engine.connect() as connection:
             while True:
                 pending = await connection.scalar(
                     sa.text("SELECT count(*) FROM outbox_message WHERE published_at IS NULL")
@@ -262,14 +305,19 @@ async def test_two_replicas_of_each_service_publish_and_apply_every_event_exactl
                     break
                 assert time.monotonic() < deadline, f"{pending} events never left the outbox"
                 await asyncio.sleep(0.2)
-            outbox = [
-                str(row[0])
-                for row in await connection.execute(
-                    sa.text("SELECT id FROM outbox_message ORDER BY seq")
-                )
-            ]
-        # ...and course-outcomes knows every student.
-        async with courses_engine.connect() as connection:
+            rows = await connection.execute(sa.text("SELECT id FROM outbox_message ORDER BY seq"))
+            return [str(row[0]) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def _applied_in(
+    database_url: str, durable: str, school: str, students: int, deadline: float
+) -> list[str]:
+    """The event ids a service's roster consumer applied, once it knows every student."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
             while True:
                 known = await connection.scalar(
                     sa.text(
@@ -281,46 +329,11 @@ async def test_two_replicas_of_each_service_publish_and_apply_every_event_exactl
                 await connection.commit()
                 if known == students:
                     break
-                assert time.monotonic() < deadline, f"course-outcomes knows {known} of {students}"
+                assert time.monotonic() < deadline, f"{durable} knows {known} of {students}"
                 await asyncio.sleep(0.2)
-            applied = [
-                str(row[0])
-                for row in await connection.execute(
-                    sa.text("SELECT event_id FROM inbox_message WHERE consumer = :c"),
-                    {"c": DURABLE},
-                )
-            ]
+            rows = await connection.execute(
+                sa.text("SELECT event_id FROM inbox_message WHERE consumer = :c"), {"c": durable}
+            )
+            return [str(row[0]) for row in rows]
     finally:
-        await identity_engine.dispose()
-        await courses_engine.dispose()
-
-    on_stream = await _stream_events(replicas.cluster.url)
-    sequences = [sequence for sequence, _, _, _ in on_stream]
-    event_ids = [event_id for _, event_id, _, _ in on_stream]
-    student_nos = [no for _, _, _, no in on_stream if no and no.isdigit()]
-    # Published exactly once each, with no gap in the stream's sequence. (In commit order, not
-    # in `seq` order: two imports committing at once through the two replicas interleave.)
-    assert sequences == list(range(1, len(outbox) + 1))
-    assert sorted(event_ids) == sorted(outbox)
-    assert len(set(event_ids)) == len(event_ids)
-    # One transaction's events keep their order: an import's students leave in row order.
-    for number in range(BATCHES):
-        first = 300000 + number * PER_BATCH
-        in_batch = [no for no in student_nos if first <= int(no) < first + PER_BATCH]
-        assert in_batch == sorted(in_batch), f"import {number} left out of order"
-        assert len(in_batch) == PER_BATCH
-    # Applied exactly once each by the pair of course-outcomes replicas.
-    patterns = roster_consumer().subjects
-    wanted = {
-        event_id
-        for _, event_id, subject, _ in on_stream
-        if any(_subject_matches(p, subject) for p in patterns)
-    }
-    assert len(wanted) >= students
-    assert len(applied) == len(set(applied))
-    assert set(applied) == wanted
-    # The two replicas' own counts add up to that: each event applied by one of them, once.
-    per_replica = [await _applied_by(service) for service in replicas.courses]
-    assert sum(per_replica) == len(applied)
-    report = {"events": len(outbox), "applied": len(applied), "per_replica": per_replica}
-    print(f"scale-out: {json.dumps(report)}")
+        await engine.dispose()
