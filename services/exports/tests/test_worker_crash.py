@@ -19,12 +19,15 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from nats.aio.client import Client as NatsClient
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from licheng.contracts.events import ExportJobQueued
@@ -58,6 +61,7 @@ from licheng.testing.servers import NatsCluster, free_port
 
 STUDENTS = 40
 SCHOOLS = 4
+SCALE_STUDENTS = 10  # per school in the scale-out test: several jobs matter there, not size
 FILE = b"%PDF-1.7\n" + os.urandom(400_000)
 SHA = hashlib.sha256(FILE).hexdigest()
 LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
@@ -171,6 +175,8 @@ async def test_two_workers_on_a_nats_cluster_share_jobs_and_survive_losing_one_o
     cluster = NatsCluster(infra.nats_server_bin, tmp_path / "nats")
     cluster.start()
     workers: list[subprocess.Popen[bytes]] = []
+    engine: AsyncEngine | None = None
+    client: NatsClient | None = None
     try:
         identity_db = await migrated_database(IDENTITY_MIGRATIONS, "scale_identity")
         exports_db = await migrated_database(MIGRATIONS_DIR, "scale_exports")
@@ -197,7 +203,7 @@ async def test_two_workers_on_a_nats_cluster_share_jobs_and_survive_losing_one_o
         async with serving(identity, port), httpx.AsyncClient(timeout=30) as http:
             jobs: list[uuid.UUID] = []
             for _ in range(SCHOOLS):
-                school, ids = await _school_with_students(http, identity_url)
+                school, ids = await _school_with_students(http, identity_url, SCALE_STUDENTS)
                 jobs.append(await _seed_roster_job(sessions, storage, settings, school, ids))
             js = client.jetstream()
             await ensure_streams(js, "export_jobs", replicas=3)
@@ -220,10 +226,14 @@ async def test_two_workers_on_a_nats_cluster_share_jobs_and_survive_losing_one_o
             finished = []
             for job_id in jobs:
                 done = await _wait_for(
-                    sessions, job_id, lambda j: j.state is JobState.DONE, "every job", timeout=120
+                    sessions,
+                    job_id,
+                    lambda j: j.state is JobState.DONE,
+                    "every job",
+                    timeout=240,
+                    also=lambda: _jobs_and_log(sessions, jobs, tmp_path / "worker-2.log"),
                 )
                 finished.append(done)
-        await client.close()
         for job in finished:
             assert job.attempts in (1, 2)  # a second attempt only for the killed worker's job
             async with sessions() as session:
@@ -239,8 +249,11 @@ async def test_two_workers_on_a_nats_cluster_share_jobs_and_survive_losing_one_o
         assert sum(job.attempts for job in finished) <= SCHOOLS + 1
         survivor = (tmp_path / "worker-2.log").read_text(errors="replace")
         assert '"level": "error"' not in survivor, survivor[-3000:]
-        await engine.dispose()
     finally:
+        if client is not None:
+            await client.close()
+        if engine is not None:
+            await engine.dispose()
         for worker in workers:
             if worker.poll() is None:
                 worker.terminate()
@@ -249,6 +262,17 @@ async def test_two_workers_on_a_nats_cluster_share_jobs_and_survive_losing_one_o
                 except subprocess.TimeoutExpired:
                     worker.kill()
         cluster.stop()
+
+
+async def _jobs_and_log(sessions: object, jobs: list[uuid.UUID], log: Path) -> str:
+    states = []
+    async with sessions() as session:  # type: ignore[operator]
+        for job_id in jobs:
+            job = await get_job(session, job_id)
+            assert job is not None
+            states.append(f"{job.id} {job.state} {job.done}/{job.total} attempts={job.attempts}")
+    tail = await asyncio.to_thread(log.read_text, errors="replace")
+    return "\n".join(states) + "\n" + tail[-3000:]
 
 
 async def _schools_of(sessions: object, jobs: list[uuid.UUID]) -> list[str]:
@@ -262,9 +286,9 @@ async def _schools_of(sessions: object, jobs: list[uuid.UUID]) -> list[str]:
 
 
 async def _school_with_students(
-    http: httpx.AsyncClient, identity_url: str
+    http: httpx.AsyncClient, identity_url: str, students: int = STUDENTS
 ) -> tuple[str, list[uuid.UUID]]:
-    """A school in identity with STUDENTS students; their person ids in 座號 order."""
+    """A school in identity with `students` students; their person ids in 座號 order."""
     api = f"{identity_url}/api/identity/v1"
 
     async def sign_in(username: str) -> dict[str, str]:
@@ -283,7 +307,7 @@ async def _school_with_students(
     assert created.status_code == 201, created.text
     admin = await sign_in(created.json()["admin_username"])
     students = "學號,姓名,班級,座號,身分證號,出生日期,在籍狀態\n" + "".join(
-        f"{110001 + n},學生{n},101,{n + 1},{national_id(n)},0970501,在籍\n" for n in range(STUDENTS)
+        f"{110001 + n},學生{n},101,{n + 1},{national_id(n)},0970501,在籍\n" for n in range(students)
     )
     for kind, text in (("classes", "班級代碼,年級,班級名稱,導師\n101,1,普一甲,\n"),
                        ("students", students)):  # fmt: skip
@@ -374,6 +398,7 @@ async def _wait_for(
     *,
     timeout: float = 60,
     any_of: list[uuid.UUID] | None = None,
+    also: Callable[[], Awaitable[str]] | None = None,
 ) -> ExportJob:
     deadline = time.monotonic() + timeout
     while True:
@@ -382,5 +407,7 @@ async def _wait_for(
                 job = await get_job(session, candidate)
                 if job is not None and ready(job):  # type: ignore[operator]
                     return job
-        assert time.monotonic() < deadline, f"waiting for {what}: {job}"
+        if time.monotonic() >= deadline:
+            extra = await also() if also is not None else ""
+            raise AssertionError(f"waiting for {what}: {job}\n{extra}")
         await asyncio.sleep(0.05)
