@@ -312,6 +312,12 @@ async def test_wrong_password_refused_and_closed_window_shown(campus: Any) -> No
         assert "目前不在確認期間內" in text
         assert 'id="window-message"' in mine.text
         assert 'id="receipt-confirm"' not in mine.text
+        nothing = await page.post(
+            "/student/receipts/reports",
+            data={**term, "record_id": "no-such-record", "error_code": "R01", "comment": "錯"},
+        )
+        assert nothing.status_code == 422, nothing.text
+        assert 'id="receipt-error"' in nothing.text  # said at the top: no record to show it at
         posted = await page.post("/student/receipts/confirmation", data=term)
         assert posted.status_code == 409, posted.text
         assert 'id="confirm-error"' in posted.text

@@ -189,15 +189,25 @@ async def _student_page(
     term = term or await page_term(request, api, session)
     receipt = await api.get(f"{receipts_api(school)}/me/receipts/terms/{term[0]}/{term[1]}")
     window = receipt.get("window")
+    rosters = _receipt_view(receipt)
+    shown = {
+        f"report:{record['record_id']}"
+        for roster in rosters
+        for sheet in roster["sheets"]
+        for record in sheet["records"]
+    }
+    errors = dict(errors or {})
+    for key in [k for k in errors if k.startswith("report:") and k not in shown]:
+        errors["page"] = errors.pop(key)  # a record no longer shown: say it at the top
     return render(
         request,
         "receipts/student.html",
         {"title": "我的收訖明細", "flash": DONE.get(request.query_params.get("done", "")),
          "term": term, "term_text": term_text(*term), "receipt": receipt,
-         "rosters": _receipt_view(receipt), "window": window,
+         "rosters": rosters, "window": window,
          "closed_message": window_message(term, window),
          "status_label": STUDENT_STATUS.get(str(receipt.get("status")), ""),
-         "error_codes": ERROR_CODES, "errors": errors or {}, "values": values or {},
+         "error_codes": ERROR_CODES, "errors": errors, "values": values or {},
          "pdf_url": f"{STUDENT_PAGE}/confirmation.pdf?{_term_query(term)}"},
         status_code=status_code,
     )  # fmt: skip
