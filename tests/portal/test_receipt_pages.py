@@ -17,6 +17,7 @@ import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pyzipper
@@ -31,6 +32,7 @@ STUDENTS_CSV = (
 )
 PASSWORD = "國教署-2026"
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(2_000)
+TAIPEI = ZoneInfo("Asia/Taipei")  # datetime-local inputs are Taiwan time
 FIELDS = (
     "開課年級",
     "課程代碼",
@@ -178,7 +180,7 @@ async def test_difference_reported_answered_and_class_pdf(campus: Any) -> None:
         assert "已匯入「收訖明細.zip」" in result
         assert "學生 2" in result
         assert 'id="import-unmatched"' not in imported.text  # every entry matched
-        now = datetime.now(UTC).astimezone()
+        now = datetime.now(UTC).astimezone(TAIPEI)
         window = await page.post(
             "/receipts/window",
             data={**term,
@@ -186,7 +188,10 @@ async def test_difference_reported_answered_and_class_pdf(campus: Any) -> None:
                   "closes_at": (now + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")},
         )  # fmt: skip
         assert window.status_code == 303, window.text
-        assert "開放中" in text_of((await page.get(window.headers["location"])).text)
+        opens = now - timedelta(hours=1)
+        shown = text_of((await page.get(window.headers["location"])).text)
+        assert f"{opens.year - 1911}/{opens:%m/%d %H:%M} 至" in shown  # 民國, Taiwan time
+        assert "開放中" in shown
 
     # The student sees the difference, in colour and in words, with both values, and reports it.
     async with campus.portal(school.students["110001"], "student") as page:
@@ -231,7 +236,14 @@ async def test_difference_reported_answered_and_class_pdf(campus: Any) -> None:
         none_open = await page.get("/receipts", params={**term, "status": "open"})
         assert 'id="reports-empty"' in none_open.text
         counts = await page.get("/receipts", params=term)
-        assert 'id="receipt-status-table"' in counts.text
+        assert 'id="status-none"' in counts.text  # a submitter who is no 導師 sees no class
+
+    # The admin sees every class's counts on the same page, and their workbook.
+    async with campus.portal(school.staff["A1"], "admin") as page:
+        counts = await page.get("/receipts", params=term)
+        assert counts.status_code == 200, counts.text
+        assert "101 2 0 1 1" in text_of(counts.text)  # students, confirmed, reported, silent
+        assert 'id="status-xlsx"' in counts.text
         xlsx = await page.get("/receipts/status.xlsx", params=term)
         assert xlsx.status_code == 200, xlsx.text
         assert xlsx.content[:2] == b"PK"
@@ -288,7 +300,7 @@ async def test_wrong_password_refused_and_closed_window_shown(campus: Any) -> No
         assert 'id="imports-empty"' in refused.text
 
         # A window that closed yesterday.
-        now = datetime.now(UTC).astimezone()
+        now = datetime.now(UTC).astimezone(TAIPEI)
         closed = await page.post(
             "/receipts/window",
             data={**term,

@@ -127,7 +127,8 @@ def _status_code(exc: ApiRefused) -> int:
 
 
 def compared_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A record's fields, received beside submitted, the differing ones marked."""
+    """A record's fields, received beside submitted (None: that side lacks the field), the
+    differing ones marked."""
     received: Mapping[str, Any] = record.get("received") or {}
     submitted: Mapping[str, Any] = record.get("submitted") or {}
     differences = set(record.get("differences") or [])
@@ -135,9 +136,11 @@ def compared_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "field": name,
-            "received": _text(received.get(name)),
-            "submitted": _text(submitted.get(name)) if record.get("submitted") else None,
+            "received": _text(received.get(name)) if name in received else None,
+            "submitted": _text(submitted.get(name)) if name in submitted else None,
             "different": name in differences,
+            # only fields both sides have are compared (docs/receipts.md)
+            "compared": name in received and name in submitted,
         }
         for name in names
     ]
