@@ -120,9 +120,10 @@ async def submitted_rows(campus: Any, headers: dict[str, str]) -> list[list[Any]
     return [list(r) for r in book["學期課程學習成果"].iter_rows(values_only=True)]
 
 
-def receipt_package(rows: list[list[Any]], school: str) -> bytes:
+def receipt_package(rows: list[list[Any]], school: str, *, stranger: bool = False) -> bytes:
     """The central database's answer: the submitted rows as receipt JSON, 110001's 科目名稱
-    changed to 國文, SHA.txt, in an AES ZIP with a password."""
+    changed to 國文 (with `stranger`, a third entry no student matches), SHA.txt, in an AES
+    ZIP with a password."""
     header, entries = rows[0], []
     for row in rows[1:]:
         values = dict(zip(header, row, strict=False))
@@ -131,6 +132,9 @@ def receipt_package(rows: list[list[Any]], school: str) -> bytes:
             record["科目名稱"] = "國文"
         entries.append({"身分證號": values["身分證號"], "出生日期": values["出生日期"],
                         "學期課程學習成果": [record]})  # fmt: skip
+    if stranger:  # someone the school does not have
+        entries.append({"身分證號": "B120000004", "出生日期": "2008/01/01",
+                        "學期課程學習成果": [dict(entries[0]["學期課程學習成果"][0])]})  # fmt: skip
     document = {"名冊資訊": {"學校代碼": school, **TERM}, "課程學習成果": entries}
     data = "\ufeff".encode() + json.dumps(document, ensure_ascii=False).encode()
     name = f"{school}_115_1_課程學習成果.json"
@@ -162,7 +166,7 @@ async def test_difference_reported_answered_and_class_pdf(campus: Any) -> None:
     for no in ("110001", "110002"):
         await outcome_for(campus, school, no, teacher)
     rows = await submitted_rows(campus, submitter)
-    package = receipt_package(rows, campus.school)
+    package = receipt_package(rows, campus.school, stranger=True)
     term = {"academic_year": "115", "semester": "1"}
 
     # The course submitter imports on the page and sets a window open now.
@@ -178,8 +182,10 @@ async def test_difference_reported_answered_and_class_pdf(campus: Any) -> None:
         assert imported.status_code == 200, imported.text
         result = text_of(imported.text)
         assert "已匯入「收訖明細.zip」" in result
-        assert "學生 2" in result
-        assert 'id="import-unmatched"' not in imported.text  # every entry matched
+        assert "名單人數 3、比對到的學生 2、紀錄 2、未比對到學生 1" in result
+        assert 'id="import-unmatched"' in imported.text
+        assert "課程學習成果 3 找不到相符的學生" in result  # 名冊, position, reason
+        assert "B120000004" not in imported.text
         now = datetime.now(UTC).astimezone(TAIPEI)
         window = await page.post(
             "/receipts/window",

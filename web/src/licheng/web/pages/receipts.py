@@ -65,7 +65,12 @@ STUDENT_STATUS = {"confirmed": "已確認資料正確", "reported": "已回報�
 REPORT_STATUS = {"open": "待回覆", "answered": "已回覆"}
 ROSTER_TITLES = {"26": "名冊 26", "25": "名冊 25", "24": "名冊 24"}
 UNMATCHED_REASONS = {"no_student": "找不到相符的學生", "birth_date_unreadable": "出生日期無法判讀"}
-COUNT_LABELS = (("students", "學生"), ("records", "紀錄"), ("unmatched", "未比對到學生"))
+COUNT_LABELS = (
+    ("entries", "名單人數"),
+    ("students", "比對到的學生"),
+    ("records", "紀錄"),
+    ("unmatched", "未比對到學生"),
+)
 DONE = {
     "confirmed": "已確認收訖明細資料正確。",
     "reported": "已送出回報，請等待學校回覆。",
