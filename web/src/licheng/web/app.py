@@ -41,6 +41,7 @@ from licheng.web.pages.homeroom import router as homeroom_router
 from licheng.web.pages.homeroom_performances import router as homeroom_performances_router
 from licheng.web.pages.performance_items import router as performance_items_router
 from licheng.web.pages.performances import router as performances_router
+from licheng.web.pages.receipts import router as receipts_router
 from licheng.web.pages.render import render
 from licheng.web.pages.rosters import router as rosters_router
 from licheng.web.pages.student import router as student_router
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rosters_router,
         performances_router,
         cadres_router,
+        receipts_router,
     ):
         app.include_router(router)
     _install_page_errors(app)
