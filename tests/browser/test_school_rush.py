@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -103,3 +104,19 @@ async def test_300_students_from_one_address_all_sign_in(
     assert set(statuses) <= {200, 303}, Counter(statuses)
     assert statuses.count(303) == 2 * STUDENTS  # /auth/login and /auth/callback
     assert statuses.count(200) == STUDENTS  # the signed-in home page
+
+
+@pytest.mark.postgresql_only(reason="sign-ins touch no service database: one engine is enough")
+async def test_a_code_keycloak_refuses_gets_a_page_asking_to_sign_in_again(
+    sso_school: Any,
+) -> None:
+    async with httpx.AsyncClient(timeout=30) as browser:
+        start = await browser.get(f"{sso_school.portal}/auth/login", params={"next": "/"})
+        assert start.status_code == 303
+        state = parse_qs(urlparse(start.headers["location"]).query)["state"][0]
+        # An expired or already used code: Keycloak answers invalid_grant.
+        back = await browser.get(
+            f"{sso_school.portal}/auth/callback", params={"code": "not-a-code", "state": state}
+        )
+    assert back.status_code == 400
+    assert "請重新登入" in back.text

@@ -208,6 +208,8 @@ async def test_two_workers_on_a_nats_cluster_share_jobs_and_survive_losing_one_o
             js = client.jetstream()
             await ensure_streams(js, "export_jobs", replicas=3)
             workers = [_start_worker_process(settings, tmp_path, f"worker-{n}") for n in (1, 2)]
+            for n in (1, 2):  # both take jobs before anything dies
+                await _started(tmp_path / f"worker-{n}.log", workers[n - 1])
             for job_id, school in zip(jobs, await _schools_of(sessions, jobs), strict=True):
                 queued = ExportJobQueued(job_id=job_id, kind="roster").envelope(
                     school_code=school, actor_id=None
@@ -262,6 +264,17 @@ async def test_two_workers_on_a_nats_cluster_share_jobs_and_survive_losing_one_o
                 except subprocess.TimeoutExpired:
                     worker.kill()
         cluster.stop()
+
+
+async def _started(log: Path, worker: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        text = await asyncio.to_thread(log.read_text, errors="replace")
+        if "Application startup complete" in text:
+            return
+        assert worker.poll() is None, text[-3000:]
+        assert time.monotonic() < deadline, text[-3000:]
+        await asyncio.sleep(0.2)
 
 
 async def _jobs_and_log(sessions: object, jobs: list[uuid.UUID], log: Path) -> str:

@@ -53,4 +53,8 @@ def run_service_cli(
         # Client addresses come from the gateway's own rules, not from forwarded headers.
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        # Keep an idle client connection longer than the proxies in front keep theirs (an
+        # ingress, the gateway's pool, a browser): otherwise a client reusing a connection we
+        # are just closing gets a broken read instead of an answer.
+        timeout_keep_alive=settings.keep_alive_seconds,
     )

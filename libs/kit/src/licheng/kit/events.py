@@ -8,9 +8,11 @@ import time
 import nats
 import structlog
 from nats.aio.client import Client as NatsClient
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, ServiceUnavailableError
 
 from licheng.contracts.events import STREAMS, StreamSpec
 
@@ -74,13 +76,33 @@ def _stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
     )
 
 
-async def ensure_stream(js: JetStreamContext, spec: StreamSpec, *, replicas: int = 1) -> None:
-    """Create the stream, or bring an existing one to this configuration."""
+# A JetStream cluster that just lost a server elects new leaders for a few seconds; its API
+# answers nothing (a timeout) or "no responders" meanwhile. Starting services wait that out.
+_CLUSTER_SETTLING = (NatsTimeoutError, NoRespondersError, ServiceUnavailableError)
+
+
+async def ensure_stream(
+    js: JetStreamContext, spec: StreamSpec, *, replicas: int = 1, timeout: float = 60.0
+) -> None:
+    """Create the stream, or bring an existing one to this configuration.
+
+    While the JetStream API does not answer (a cluster electing leaders), it is asked again
+    for up to `timeout` seconds.
+    """
     config = _stream_config(spec, replicas)
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        await js.update_stream(config)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            try:
+                await js.add_stream(config)
+            except BadRequestError:
+                await js.update_stream(config)
+            return
+        except _CLUSTER_SETTLING as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("nats.stream_waiting", stream=spec.name, error=type(exc).__name__)
+            await asyncio.sleep(1.0)
 
 
 async def ensure_streams(js: JetStreamContext, *services: str, replicas: int = 1) -> None:

@@ -59,6 +59,8 @@ class ServiceSettings(BaseSettings):
     # Above the gateway's largest route limit (imports, 20 MiB), for callers that bypass it.
     max_body_bytes: int = 24 * 1024 * 1024
     startup_timeout_seconds: float = 30.0
+    # How long an idle kept-alive HTTP connection stays open (uvicorn's default is 5 s).
+    keep_alive_seconds: int = Field(default=75, ge=1)
     outbox_poll_seconds: float = 0.2
     # Published outbox rows are kept this long (for an operator tracing an event), then deleted
     # by the relay, at most every `outbox_prune_interval_seconds`. JetStream holds the events

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import httpx
 import structlog
+from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -114,7 +115,14 @@ async def callback(
         return render(request, "error.html", {"title": "登入未完成", "status": 400,
                       "message": "登入未完成或已逾時，請重新登入。", "retry": "/auth/login"},
                       status_code=400)  # fmt: skip
-    tokens = await request.app.state.oidc.finish(code=code, pending=pending)
+    try:
+        tokens = await request.app.state.oidc.finish(code=code, pending=pending)
+    except OAuthError as refused:
+        # Keycloak refused the code: used already, or expired while the sign-in dragged on.
+        log.warning("web.sign_in_refused", error=refused.error)
+        return render(request, "error.html", {"title": "登入未完成", "status": 400,
+                      "message": "登入未完成或已逾時，請重新登入。", "retry": "/auth/login"},
+                      status_code=400)  # fmt: skip
     return await _start_session(request, tokens, pending.next_path)
 
 
