@@ -61,7 +61,17 @@ async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     settings can name it); yields its base URL."""
     port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        # Idle connections kept as long as the deployed services keep them (kit settings'
+        # keep_alive_seconds), not uvicorn's 5 s: a client coming back after a slow step (a
+        # Keycloak login under load) must not reuse a connection the server is just closing.
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            timeout_keep_alive=75,
+        )
     )
     task = asyncio.create_task(server.serve())
     try:
