@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -27,15 +28,25 @@ async def keycloak_students(infra: TestInfra) -> AsyncIterator[list[str]]:
     """STUDENTS users in the test realm, removed afterwards."""
     prefix = f"rush-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(base_url=infra.keycloak_url, timeout=30) as keycloak:
+        signed_in_at = 0.0
+        refreshing = asyncio.Lock()
 
-        async def as_admin() -> None:  # the master realm's tokens last a minute
-            token = await keycloak.post(
-                "/realms/master/protocol/openid-connect/token",
-                data={"grant_type": "password", "client_id": "admin-cli",
-                      "username": "admin", "password": "admin"},
-            )  # fmt: skip
-            assert token.status_code == 200, token.text
-            keycloak.headers["authorization"] = f"Bearer {token.json()['access_token']}"
+        async def as_admin(*, unless_fresh: bool = False) -> None:
+            # The master realm's tokens last a minute, and creating 300 users with their
+            # password hashes takes longer than that on a loaded machine: a token older than
+            # 30 s is replaced before the next call.
+            nonlocal signed_in_at
+            async with refreshing:
+                if unless_fresh and time.monotonic() - signed_in_at < 30:
+                    return
+                token = await keycloak.post(
+                    "/realms/master/protocol/openid-connect/token",
+                    data={"grant_type": "password", "client_id": "admin-cli",
+                          "username": "admin", "password": "admin"},
+                )  # fmt: skip
+                assert token.status_code == 200, token.text
+                keycloak.headers["authorization"] = f"Bearer {token.json()['access_token']}"
+                signed_in_at = time.monotonic()
 
         await as_admin()
         users = f"/admin/realms/{infra.keycloak_realm}/users"
@@ -44,6 +55,7 @@ async def keycloak_students(infra: TestInfra) -> AsyncIterator[list[str]]:
 
         async def create(name: str) -> None:
             async with gate:
+                await as_admin(unless_fresh=True)
                 made = await keycloak.post(users, json={
                     "username": name, "enabled": True, "emailVerified": True,
                     "firstName": "學生", "lastName": name, "email": f"{name}@licheng.test",
@@ -59,6 +71,7 @@ async def keycloak_students(infra: TestInfra) -> AsyncIterator[list[str]]:
             await as_admin()
             listed = await keycloak.get(users, params={"search": prefix, "max": STUDENTS + 10})
             for user in listed.json():
+                await as_admin(unless_fresh=True)
                 await keycloak.delete(f"{users}/{user['id']}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -254,7 +255,7 @@ async def test_rotated_key_is_fetched_on_unknown_kid(issuer: TestIssuer) -> None
             issuer._server.document = old_signer.jwks()
 
 
-async def test_unreachable_jwks_is_a_401_not_a_crash() -> None:
+async def test_unreachable_jwks_is_a_503_to_try_again_not_a_401_or_a_crash() -> None:
     from licheng.testing.servers import free_port
 
     verifier = TokenVerifier(
@@ -264,5 +265,38 @@ async def test_unreachable_jwks_is_a_401_not_a_crash() -> None:
     async with await _client(verifier) as client:
         for _ in range(2):
             response = await client.get("/whoami", headers=_bearer(token))
-            assert response.status_code == 401
+            # The token may be perfectly good: the client is told to come back, not to sign in.
+            assert response.status_code == 503
             assert response.json()["error"] == "jwks_unavailable"
+            assert response.headers["retry-after"]
+
+
+async def test_a_jwks_connection_lost_once_is_tried_again_and_the_token_accepted() -> None:
+    signer = RsaSigner()
+    body = json.dumps(signer.jwks()).encode()
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        if connections > 1:  # the first connection is dropped without an answer
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        verifier = TokenVerifier(
+            jwks_url=f"http://127.0.0.1:{port}/jwks", issuer="x", audience="licheng"
+        )
+        token = signer.mint({"iss": "x", "aud": "licheng", "sub": "s"})
+        async with await _client(verifier) as client:
+            response = await client.get("/whoami", headers=_bearer(token))
+    assert response.status_code == 200, response.text
+    assert connections == 2

@@ -22,7 +22,7 @@ from fastapi import Depends, Request
 
 from licheng.contracts.permissions import Role
 from licheng.contracts.schools import is_school_code
-from licheng.kit.errors import Unauthorized
+from licheng.kit.errors import RETRY_AFTER_DOWN, ServiceUnavailable, Unauthorized
 
 log = structlog.get_logger("licheng.auth")
 
@@ -91,6 +91,21 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     )
 
 
+class KeysUnavailable(ServiceUnavailable):
+    """The issuer's signing keys could not be fetched: the token may be fine, try again."""
+
+    code = "jwks_unavailable"
+    default_message = "暫時無法驗證登入憑證，請稍後再試"
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": RETRY_AFTER_DOWN})
+
+
+# A JWKS fetch that fails on the way (a refused or timed-out connection, a cut response) is
+# tried once more at once: one lost connection must not turn a valid token away.
+FETCH_ATTEMPTS = 2
+
+
 class TokenVerifier:
     """Verifies RS256 JWTs against a JWKS endpoint, caching its keys."""
 
@@ -117,7 +132,14 @@ class TokenVerifier:
 
     async def _fetch(self) -> None:
         async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(self.jwks_url)
+            for attempt in range(1, FETCH_ATTEMPTS + 1):
+                try:
+                    response = await client.get(self.jwks_url)
+                    break
+                except httpx.TransportError as exc:
+                    if attempt == FETCH_ATTEMPTS:
+                        raise
+                    log.info("auth.jwks_retry", error=type(exc).__name__)
             response.raise_for_status()
             document = response.json()
         keys: dict[str, Any] = {}
@@ -146,15 +168,16 @@ class TokenVerifier:
                     self._next_attempt = time.monotonic() + self._min_refetch
                     log.warning("auth.jwks_unavailable", error=type(exc).__name__)
                     if kid not in self._keys:
-                        raise Unauthorized("暫時無法驗證登入憑證", code="jwks_unavailable") from exc
+                        raise KeysUnavailable() from exc
         if kid not in self._keys:
             if time.monotonic() < self._next_attempt:  # the JWKS was unreachable just now
-                raise Unauthorized("暫時無法驗證登入憑證", code="jwks_unavailable")
+                raise KeysUnavailable()
             raise Unauthorized("登入憑證無效", code="token_invalid")
         return self._keys[kid]
 
     async def verify(self, token: str) -> dict[str, Any]:
-        """The token's claims; raise Unauthorized for anything not exactly right."""
+        """The token's claims; Unauthorized for anything not exactly right, KeysUnavailable (503)
+        when the issuer's keys cannot be fetched."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
