@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from licheng.exports.identifiers import IdentityIdentifiers
 from licheng.exports.jobs.execute import JobContext
 from licheng.exports.jobs.runner import JobRunner
+from licheng.exports.models import Submission, SubmissionState
 from licheng.exports.rosters.build import IdentifierSource
 from licheng.exports.settings import Settings
+from licheng.kit.object_sweep import ObjectReference
 from licheng.kit.service import ServiceDefinition, StopHook, create_service_app
 from licheng.kit.service_tokens import ClientCredentials
 
@@ -60,5 +62,12 @@ def create_worker_app(
             event_stream="exports",
             streams=("export_jobs",),
             on_startup=[start_runner],
+            # The workers put the packages: a completed submission's stays for good; one a
+            # failed or refused run left behind is swept after the grace.
+            object_references=[
+                ObjectReference(
+                    Submission.object_key, Submission.state == SubmissionState.COMPLETED
+                )
+            ],
         )
     )
