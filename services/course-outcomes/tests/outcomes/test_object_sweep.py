@@ -3,6 +3,7 @@ and another service's object in the same bucket stay (licheng.kit.object_sweep).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,10 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlmodel import select
 
+from licheng.course_outcomes.app import OBJECT_REFERENCES
+from licheng.course_outcomes.cli import MIGRATIONS_DIR
 from licheng.course_outcomes.models import OutcomeFile
+from licheng.kit.cli import run_service_cli
 from licheng.kit.object_sweep import ObjectSweeper
 from licheng.kit.storage import FileKind, KeyFor, ObjectStorage, UploadPolicy, iter_bytes
 
@@ -88,3 +92,40 @@ async def test_a_replaced_upload_is_swept_and_nothing_else(
     )
     assert download.status_code == 200
     assert current in download.json()["url"]
+
+
+async def test_an_operator_sweeps_now_from_the_command_line(
+    term: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = term.api.app
+    storage, bucket = app.state.storage, app.state.settings.uploads_bucket
+    outcome = await term.new_outcome()
+    [first] = await _keys(term, outcome["id"])
+    replaced = await term.api.client.put(
+        f"{term.base}/outcomes/{outcome['id']}/files/document",
+        files={"file": ("新版.pdf", OTHER_PDF)},
+        headers=term.student(),
+    )
+    assert replaced.status_code == 200, replaced.text
+
+    def sweep_objects(*options: str) -> str:
+        capsys.readouterr()
+        run_service_cli(
+            name="course_outcomes",
+            app_factory="licheng.course_outcomes.app:create_app",
+            settings_factory=lambda: app.state.settings,
+            migrations_dir=MIGRATIONS_DIR,
+            object_references=OBJECT_REFERENCES,
+            argv=["sweep-objects", *options],
+        )
+        answer = [line for line in capsys.readouterr().out.splitlines() if line.startswith("swept")]
+        return "\n".join(answer)  # its answer, among the JSON log lines
+
+    assert await asyncio.to_thread(sweep_objects, "--grace-hours", "24") == "swept 0 objects"
+    assert await asyncio.to_thread(sweep_objects, "--grace-hours", "24") == "swept 0 objects"
+    assert await asyncio.to_thread(sweep_objects, "--grace-hours", "0") == "swept 0 objects"
+    assert await storage.exists(bucket=bucket, key=first)  # marked by that run
+    assert await asyncio.to_thread(sweep_objects, "--grace-hours", "0") == "swept 1 objects"
+    assert not await storage.exists(bucket=bucket, key=first)
+    [current] = await _keys(term, outcome["id"])
+    assert await storage.exists(bucket=bucket, key=current)

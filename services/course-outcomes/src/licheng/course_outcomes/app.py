@@ -20,6 +20,9 @@ from licheng.course_outcomes.status.router import router as status_router
 from licheng.kit.object_sweep import ObjectReference
 from licheng.kit.service import ServiceDefinition, create_service_app
 
+# An outcome's current files; a replaced or deleted one is swept after the grace.
+OBJECT_REFERENCES = (ObjectReference(OutcomeFile.object_key),)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the course-outcomes service."""
@@ -44,7 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 audit_router,
             ],
             consumers=[roster_consumer(), lock_consumer()],
-            # An outcome's current files; a replaced or deleted one is swept after the grace.
-            object_references=[ObjectReference(OutcomeFile.object_key)],
+            object_references=OBJECT_REFERENCES,
         )
     )

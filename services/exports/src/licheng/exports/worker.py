@@ -18,6 +18,12 @@ from licheng.kit.object_sweep import ObjectReference
 from licheng.kit.service import ServiceDefinition, StopHook, create_service_app
 from licheng.kit.service_tokens import ClientCredentials
 
+# The workers put the packages: a completed submission's stays for good; one a failed or
+# refused run left behind is swept after the grace.
+OBJECT_REFERENCES = (
+    ObjectReference(Submission.object_key, Submission.state == SubmissionState.COMPLETED),
+)
+
 
 def create_worker_app(
     settings: Settings | None = None, *, identifiers: IdentifierSource | None = None
@@ -62,12 +68,6 @@ def create_worker_app(
             event_stream="exports",
             streams=("export_jobs",),
             on_startup=[start_runner],
-            # The workers put the packages: a completed submission's stays for good; one a
-            # failed or refused run left behind is swept after the grace.
-            object_references=[
-                ObjectReference(
-                    Submission.object_key, Submission.state == SubmissionState.COMPLETED
-                )
-            ],
+            object_references=OBJECT_REFERENCES,
         )
     )

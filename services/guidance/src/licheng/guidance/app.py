@@ -16,6 +16,12 @@ from licheng.kit.roster import roster_consumer
 from licheng.kit.service import ServiceDefinition, create_service_app
 
 ROSTER_DURABLE = "guidance-roster"
+# A record's current attachment, and the PDF of every kept 自傳/學習計畫 version (the history
+# shows each one, so none of those is ever swept).
+OBJECT_REFERENCES = (
+    ObjectReference(CounselingAttachment.object_key),
+    ObjectReference(WritingVersion.file_key),
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,11 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 writings_router,
             ],
             consumers=[roster_consumer(durable=ROSTER_DURABLE)],
-            # A record's current attachment, and the PDF of every kept 自傳/學習計畫 version
-            # (the history shows each one, so none of those is ever swept).
-            object_references=[
-                ObjectReference(CounselingAttachment.object_key),
-                ObjectReference(WritingVersion.file_key),
-            ],
+            object_references=OBJECT_REFERENCES,
         )
     )

@@ -20,6 +20,8 @@ from licheng.performances.settings import Settings
 from licheng.performances.status.router import router as status_router
 
 ROSTER_DURABLE = "performances-roster"
+# A record's current proof files; a replaced or deleted one is swept after the grace.
+OBJECT_REFERENCES = (ObjectReference(PerformanceFile.object_key),)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,7 +46,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 status_router,
             ],
             consumers=[roster_consumer(durable=ROSTER_DURABLE), lock_consumer()],
-            # A record's current proof files; a replaced or deleted one is swept after the grace.
-            object_references=[ObjectReference(PerformanceFile.object_key)],
+            object_references=OBJECT_REFERENCES,
         )
     )
