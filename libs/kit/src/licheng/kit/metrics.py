@@ -31,6 +31,11 @@ OUTBOX_PRUNED = Counter(
     "Published outbox rows deleted after the retention period",
     ["service"],
 )
+OBJECTS_SWEPT = Counter(
+    "licheng_objects_swept_total",
+    "Objects removed from S3 a grace period after no row referenced them",
+    ["service"],
+)
 EVENTS_HANDLED = Counter(
     "licheng_events_handled_total",
     "Events taken by a consumer, by outcome (applied, duplicate, retried, dead_lettered)",

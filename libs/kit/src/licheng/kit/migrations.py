@@ -164,6 +164,30 @@ def drop_idempotency_request_hash_v2() -> None:
         batch.drop_column("request_hash")
 
 
+def create_object_ledger_v1() -> None:
+    """Create the ledger of the keys a service put (`licheng.kit.object_sweep`)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "object_ledger",
+        sa.Column("bucket", sa.String(63), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("put_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("orphaned_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("bucket", "key", name=op.f("pk_object_ledger")),
+    )
+    op.create_index(op.f("ix_object_ledger_put_at"), "object_ledger", ["put_at"])
+    op.create_index(op.f("ix_object_ledger_orphaned_at"), "object_ledger", ["orphaned_at"])
+
+
+def drop_object_ledger_v1() -> None:
+    """Drop what `create_object_ledger_v1` created."""
+    from alembic import op
+
+    op.drop_table("object_ledger")
+
+
 def create_roster_tables_v1() -> None:
     """Create the kit's read model of identity (`licheng.kit.roster`): people, classes, roles."""
     import sqlalchemy as sa

@@ -29,6 +29,7 @@ from licheng.kit.idempotency import IdempotencyMiddleware
 from licheng.kit.inbox import ConsumerRunner, ConsumerSpec
 from licheng.kit.logging import RequestContextMiddleware, configure_logging
 from licheng.kit.metrics import metrics_router
+from licheng.kit.object_sweep import ObjectLedger, ObjectReference, ObjectSweeper
 from licheng.kit.outbox import OutboxRelay
 from licheng.kit.security_headers import SecurityHeadersMiddleware
 from licheng.kit.settings import ServiceSettings
@@ -56,6 +57,9 @@ class ServiceDefinition:
     version: str = "0.1.0"
     description: str = ""
     on_startup: Sequence[StartupHook] = field(default_factory=tuple)
+    # The columns whose keys keep this service's objects. Given, every key the service puts is
+    # recorded in its `object_ledger` first, and a sweeper removes what nothing references.
+    object_references: Sequence[ObjectReference] = ()
 
 
 def database_check(engine: AsyncEngine) -> ReadinessCheck:
@@ -136,6 +140,19 @@ async def _runtime(app: FastAPI, definition: ServiceDefinition) -> AsyncIterator
         app.state.nats = nc
         app.state.jetstream = js
         app.state.storage = storage
+        if definition.object_references:
+            storage.ledger = ObjectLedger(session_factory)
+            sweeper = ObjectSweeper(
+                service=definition.name,
+                session_factory=session_factory,
+                storage=storage,
+                references=definition.object_references,
+                grace=timedelta(hours=settings.object_sweep_grace_hours),
+                interval=settings.object_sweep_interval_seconds,
+            )
+            sweeper.start()
+            stack.push_async_callback(sweeper.stop)
+            app.state.object_sweeper = sweeper
         app.state.token_verifier = TokenVerifier(
             jwks_url=settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )

@@ -67,6 +67,11 @@ class ServiceSettings(BaseSettings):
     # themselves; an unpublished row is never pruned.
     outbox_retention_hours: float = Field(default=168.0, gt=0)
     outbox_prune_interval_seconds: float = Field(default=600.0, gt=0)
+    # An object this service put is removed once nothing has referenced it for the grace
+    # period (and it is at least that old), checked every `object_sweep_interval_seconds`
+    # (licheng.kit.object_sweep; docs/reliability.md).
+    object_sweep_grace_hours: float = Field(default=24.0, ge=0)
+    object_sweep_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

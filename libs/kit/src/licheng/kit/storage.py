@@ -11,6 +11,9 @@ stores nothing.
 the bytes are not copied into memory or hashed again (minio's `put_object` would do both), so
 memory per upload in flight stays at the spool plus a 16 KiB send buffer. A put that fails
 raises `StorageUnavailable` (503, `Retry-After`).
+
+A service that sweeps its unreferenced objects gives its store a `KeyLedger`
+(`licheng.kit.object_sweep.ObjectLedger`): every key is then recorded before its bytes go out.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import IO
+from typing import IO, Protocol
 from urllib.parse import quote, urlsplit
 
 import filetype
@@ -318,8 +321,16 @@ def _check_kind(head: bytes, *, policy: UploadPolicy, claimed: FileKind | None) 
     return actual
 
 
+class KeyLedger(Protocol):
+    """Where a service notes each key it is about to put (so its sweeper knows what it owns)."""
+
+    async def record(self, *, bucket: str, key: str) -> None: ...
+
+
 class ObjectStorage:
     """An S3 bucket store; blocking SDK calls run in worker threads."""
+
+    ledger: KeyLedger | None = None  # set by a service that sweeps its unreferenced objects
 
     def __init__(
         self,
@@ -386,6 +397,8 @@ class ObjectStorage:
         """Store a received upload under its content-addressed key; `StorageUnavailable` (503)
         when the store does not take it. Hold no database connection while this runs."""
         key = key_for(upload.sha256)
+        if self.ledger is not None:
+            await self.ledger.record(bucket=bucket, key=key)
         try:
             await asyncio.to_thread(self._put_spooled, upload, bucket, key)
         except (urllib3.exceptions.HTTPError, OSError, _PutRefused) as exc:
@@ -437,6 +450,8 @@ class ObjectStorage:
 
     async def put_file(self, *, bucket: str, key: str, path: Path, content_type: str) -> None:
         """Store a file from local disk (streamed in parts; for generated packages)."""
+        if self.ledger is not None:
+            await self.ledger.record(bucket=bucket, key=key)
         await asyncio.to_thread(
             self.client.fput_object, bucket, key, str(path), content_type=content_type
         )

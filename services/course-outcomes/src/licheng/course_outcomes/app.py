@@ -10,13 +10,18 @@ from licheng.course_outcomes.certification.router import router as certification
 from licheng.course_outcomes.courses.router import router as courses_router
 from licheng.course_outcomes.locks.events import lock_consumer
 from licheng.course_outcomes.locks.router import router as locks_router
+from licheng.course_outcomes.models import OutcomeFile
 from licheng.course_outcomes.outcomes.router import router as outcomes_router
 from licheng.course_outcomes.outcomes.staff_router import router as staff_outcomes_router
 from licheng.course_outcomes.parameters.router import router as parameters_router
 from licheng.course_outcomes.roster.events import roster_consumer
 from licheng.course_outcomes.settings import Settings
 from licheng.course_outcomes.status.router import router as status_router
+from licheng.kit.object_sweep import ObjectReference
 from licheng.kit.service import ServiceDefinition, create_service_app
+
+# An outcome's current files; a replaced or deleted one is swept after the grace.
+OBJECT_REFERENCES = (ObjectReference(OutcomeFile.object_key),)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,5 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 audit_router,
             ],
             consumers=[roster_consumer(), lock_consumer()],
+            object_references=OBJECT_REFERENCES,
         )
     )

@@ -1,9 +1,10 @@
-"""`licheng-course-outcomes prestart | serve`."""
+"""`licheng-course-outcomes prestart | serve | sweep-objects`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from licheng.course_outcomes.app import OBJECT_REFERENCES
 from licheng.course_outcomes.settings import Settings
 from licheng.kit.cli import run_service_cli
 
@@ -17,4 +18,5 @@ def main() -> None:
         app_factory="licheng.course_outcomes.app:create_app",
         settings_factory=Settings,
         migrations_dir=MIGRATIONS_DIR,
+        object_references=OBJECT_REFERENCES,
     )

@@ -168,7 +168,7 @@ class OutcomeFile(SQLModel, table=True):
     school_code: str = Field(max_length=6, index=True)
     outcome_id: uuid.UUID = Field(foreign_key="outcome.id", index=True)
     slot: FileSlot = Field(sa_column=enum_column(FileSlot, length=10))
-    object_key: str = Field(max_length=200)
+    object_key: str = Field(max_length=200, index=True)  # what keeps the object (sweep)
     sha256: str = Field(max_length=64)
     size: int
     kind: str = Field(max_length=10)

@@ -148,7 +148,7 @@ class Submission(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, max_length=500)
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=_json())
     content_hash: str | None = Field(default=None, max_length=64)
-    object_key: str | None = Field(default=None, max_length=200)
+    object_key: str | None = Field(default=None, max_length=200, index=True)
     reopened_at: datetime | None = Field(default=None, sa_column=tz_datetime_column(nullable=True))
     reopened_by: uuid.UUID | None = None
 

@@ -11,10 +11,18 @@ from fastapi import FastAPI
 from licheng.exports.identifiers import IdentityIdentifiers
 from licheng.exports.jobs.execute import JobContext
 from licheng.exports.jobs.runner import JobRunner
+from licheng.exports.models import Submission, SubmissionState
 from licheng.exports.rosters.build import IdentifierSource
 from licheng.exports.settings import Settings
+from licheng.kit.object_sweep import ObjectReference
 from licheng.kit.service import ServiceDefinition, StopHook, create_service_app
 from licheng.kit.service_tokens import ClientCredentials
+
+# The workers put the packages: a completed submission's stays for good; one a failed or
+# refused run left behind is swept after the grace.
+OBJECT_REFERENCES = (
+    ObjectReference(Submission.object_key, Submission.state == SubmissionState.COMPLETED),
+)
 
 
 def create_worker_app(
@@ -60,5 +68,6 @@ def create_worker_app(
             event_stream="exports",
             streams=("export_jobs",),
             on_startup=[start_runner],
+            object_references=OBJECT_REFERENCES,
         )
     )

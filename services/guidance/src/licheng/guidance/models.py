@@ -67,7 +67,7 @@ class CounselingAttachment(SQLModel, table=True):
 
     record_id: uuid.UUID = Field(foreign_key="counseling_record.id", primary_key=True)
     school_code: str = Field(max_length=6, index=True)
-    object_key: str = Field(max_length=200)
+    object_key: str = Field(max_length=200, index=True)  # what keeps the object (sweep)
     sha256: str = Field(max_length=64)
     size: int
     kind: str = Field(max_length=10)
@@ -108,7 +108,7 @@ class WritingVersion(SQLModel, table=True):
     number: int = Field(primary_key=True)
     school_code: str = Field(max_length=6, index=True)
     text: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
-    file_key: str | None = Field(default=None, max_length=200)  # optional PDF
+    file_key: str | None = Field(default=None, max_length=200, index=True)  # optional PDF
     file_sha256: str | None = Field(default=None, max_length=64)
     file_size: int | None = None
     file_name: str | None = Field(default=None, max_length=200)

@@ -1,10 +1,11 @@
-"""`licheng-performances prestart | serve`."""
+"""`licheng-performances prestart | serve | sweep-objects`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from licheng.kit.cli import run_service_cli
+from licheng.performances.app import OBJECT_REFERENCES
 from licheng.performances.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -17,4 +18,5 @@ def main() -> None:
         app_factory="licheng.performances.app:create_app",
         settings_factory=Settings,
         migrations_dir=MIGRATIONS_DIR,
+        object_references=OBJECT_REFERENCES,
     )

@@ -83,7 +83,7 @@ class PerformanceFile(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     school_code: str = Field(max_length=6, index=True)
     performance_id: uuid.UUID = Field(foreign_key="performance.id", index=True)
-    object_key: str = Field(max_length=200)
+    object_key: str = Field(max_length=200, index=True)  # what keeps the object (sweep)
     sha256: str = Field(max_length=64)
     size: int
     kind: str = Field(max_length=10)

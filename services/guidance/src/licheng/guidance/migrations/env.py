@@ -6,6 +6,7 @@ import licheng.guidance.models
 import licheng.kit.audit
 import licheng.kit.idempotency
 import licheng.kit.inbox
+import licheng.kit.object_sweep
 import licheng.kit.outbox  # noqa: F401  (register the tables)
 from licheng.kit.migrations import run_env
 
