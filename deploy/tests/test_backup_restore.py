@@ -1,0 +1,90 @@
+"""The pieces of `licheng-stack backup` and `restore` that need no running stack: a database
+copied while it is being written is whole, a state the stack never ran in is refused, and a
+manifest pointing outside the backup is refused. The whole round trip (a term's work, backup
+while running, wipe, restore, the same portfolios; tampered backups refused) runs on the
+embedded stack in test_local_stack.py.
+
+SQLite only: the embedded run's backup reads SQLite files (a district uses pg_dump).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from licheng.deploy import backup as backups
+from licheng.deploy.stack import load_stack
+
+
+def test_a_database_copied_while_it_is_written_is_whole(tmp_path: Path) -> None:
+    live = tmp_path / "live.db"
+    writer = sqlite3.connect(live, isolation_level=None, check_same_thread=False)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+    writer.execute("INSERT INTO alembic_version VALUES ('0007')")
+    writer.execute("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)")
+    stop = threading.Event()
+    committed = threading.Event()
+
+    def transfer() -> None:  # every transaction adds +100 and -100: the sum is always 0
+        while not stop.is_set():
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute("INSERT INTO ledger (amount) VALUES (100)")
+            writer.execute("INSERT INTO ledger (amount) VALUES (-100)")
+            writer.execute("COMMIT")
+            committed.set()
+
+    thread = threading.Thread(target=transfer)
+    thread.start()
+    try:
+        assert committed.wait(10)
+        copies = [tmp_path / f"copy-{n}.db" for n in range(5)]
+        revisions = [backups.snapshot_database(live, copy) for copy in copies]
+    finally:
+        stop.set()
+        thread.join(10)
+        writer.close()
+    assert revisions == ["0007"] * 5
+    for copy in copies:
+        assert not copy.with_name(copy.name + "-wal").exists()  # one self-contained file
+        with sqlite3.connect(copy) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+            rows, total = connection.execute("SELECT count(*), sum(amount) FROM ledger").fetchone()
+        connection.close()
+        assert rows > 0
+        assert (rows % 2, total) == (0, 0)
+
+
+def test_a_state_the_stack_never_ran_in_is_refused(tmp_path: Path) -> None:
+    stack = load_stack(state=tmp_path / "state", port_offset=23000)
+    target = tmp_path / "backup"
+    with pytest.raises(backups.BackupRefused, match="has the stack run here"):
+        backups.backup(stack, to=target)
+    assert not target.exists()
+    assert not (tmp_path / "backup.partial").exists()
+
+
+def test_a_manifest_pointing_outside_the_backup_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "backup"
+    (folder / "state").mkdir(parents=True)
+    manifest = {
+        "format": backups.FORMAT,
+        "created_at": "2026-12-04T02:00:00+00:00",
+        "databases": [],
+        "buckets": [],
+        "objects": [],
+        "state_files": ["state/../../outside.pem"],
+        "files": [],
+    }
+    body = json.dumps(manifest).encode()
+    (folder / backups.MANIFEST).write_bytes(body)
+    (folder / backups.MANIFEST_HASH).write_text(
+        f"{hashlib.sha256(body).hexdigest()}  {backups.MANIFEST}\n"
+    )
+    with pytest.raises(backups.BackupRefused, match="unexpected path"):
+        backups.verify(folder)
