@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -61,12 +63,17 @@ def test_a_database_copied_while_it_is_written_is_whole(tmp_path: Path) -> None:
 
 
 def test_a_state_the_stack_never_ran_in_is_refused(tmp_path: Path) -> None:
-    stack = load_stack(state=tmp_path / "state", port_offset=23000)
-    target = tmp_path / "backup"
-    with pytest.raises(backups.BackupRefused, match="has the stack run here"):
-        backups.backup(stack, to=target)
+    state, target = tmp_path / "state", tmp_path / "backup"
+    command = [sys.executable, "-m", "licheng.deploy.cli", "backup", "--to", str(target),
+               "--state-dir", str(state), "--port-offset", "23000"]  # fmt: skip
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "backup refused: no database" in refused.stdout
+    assert "has the stack run here" in refused.stdout
     assert not target.exists()
     assert not (tmp_path / "backup.partial").exists()
+    with pytest.raises(backups.BackupRefused, match="has the stack run here"):
+        backups.backup(load_stack(state=state, port_offset=23000), to=target)
 
 
 def test_a_manifest_pointing_outside_the_backup_is_refused(tmp_path: Path) -> None:
@@ -88,3 +95,25 @@ def test_a_manifest_pointing_outside_the_backup_is_refused(tmp_path: Path) -> No
     )
     with pytest.raises(backups.BackupRefused, match="unexpected path"):
         backups.verify(folder)
+
+
+def test_a_database_at_a_revision_this_code_does_not_know_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "backup"
+    (folder / "databases").mkdir(parents=True)
+    with sqlite3.connect(folder / "databases" / "identity.db") as database:
+        database.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        database.execute("INSERT INTO alembic_version VALUES ('9999_from_a_newer_licheng')")
+    database.close()
+    manifest = {
+        "format": backups.FORMAT,
+        "created_at": "2026-12-04T02:00:00+00:00",
+        "databases": [{"name": "identity", "path": "databases/identity.db",
+                       "alembic_revision": "9999_from_a_newer_licheng"}],
+        "buckets": [], "objects": [], "state_files": [],
+    }  # fmt: skip
+    backups.write_manifest(folder, manifest)
+    assert backups.verify(folder)["files"][0]["path"] == "databases/identity.db"
+    state = tmp_path / "state"
+    with pytest.raises(backups.BackupRefused, match="does not know"):
+        backups.restore(load_stack(state=state, port_offset=23000), folder)
+    assert not state.exists()

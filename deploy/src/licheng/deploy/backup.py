@@ -242,7 +242,7 @@ def _listed_files(folder: Path) -> list[Path]:
     )
 
 
-def _write_manifest(folder: Path, manifest: dict[str, Any]) -> str:
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> str:
     manifest["files"] = [
         {"path": p.relative_to(folder).as_posix(), "size": p.stat().st_size, "sha256": sha256_of(p)}
         for p in _listed_files(folder)
@@ -295,7 +295,7 @@ def backup(stack: Stack, *, to: Path | None = None) -> Path:
             "objects": objects,
             "state_files": state_files,
         }
-        digest = _write_manifest(partial, manifest)
+        digest = write_manifest(partial, manifest)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
