@@ -1,6 +1,7 @@
 """The pieces of `licheng-stack backup` and `restore` that need no running stack: a database
-copied while it is being written is whole, a state the stack never ran in is refused, and a
-manifest pointing outside the backup is refused. The whole round trip (a term's work, backup
+copied while it is being written is whole, a state the stack never ran in is refused, and so
+are a manifest that is not what a backup writes (a path outside it, a naive time, …) and a
+database at a revision this code does not know. The whole round trip (a term's work, backup
 while running, wipe, restore, the same portfolios; tampered backups refused) runs on the
 embedded stack in test_local_stack.py.
 
@@ -76,24 +77,41 @@ def test_a_state_the_stack_never_ran_in_is_refused(tmp_path: Path) -> None:
         backups.backup(load_stack(state=state, port_offset=23000), to=target)
 
 
-def test_a_manifest_pointing_outside_the_backup_is_refused(tmp_path: Path) -> None:
+_BLOB = "objects/" + "0" * 64
+_VALID = {
+    "format": backups.FORMAT,
+    "created_at": "2026-12-04T02:00:00+00:00",
+    "databases": [],
+    "buckets": ["licheng-uploads"],
+    "objects": [],
+    "state_files": [],
+    "files": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("manifest", "reason"),
+    [
+        ({**_VALID, "state_files": ["state/../../outside.pem"]}, "unexpected path"),
+        ({**_VALID, "databases": [{"name": "identity", "path": "/etc/passwd"}]}, "unexpected path"),
+        ({**_VALID, "objects": [{"bucket": "elsewhere", "key": "k", "path": _BLOB}]},
+         "unexpected object entry"),
+        ({**_VALID, "created_at": "2026-12-04T02:00:00"}, "no timezone"),
+        ([_VALID], "malformed"),
+    ],
+    ids=["a path outside", "an absolute path", "an unlisted bucket", "a naive time", "a list"],
+)  # fmt: skip
+def test_a_manifest_that_is_not_what_a_backup_writes_is_refused(
+    tmp_path: Path, manifest: object, reason: str
+) -> None:
     folder = tmp_path / "backup"
-    (folder / "state").mkdir(parents=True)
-    manifest = {
-        "format": backups.FORMAT,
-        "created_at": "2026-12-04T02:00:00+00:00",
-        "databases": [],
-        "buckets": [],
-        "objects": [],
-        "state_files": ["state/../../outside.pem"],
-        "files": [],
-    }
+    folder.mkdir()
     body = json.dumps(manifest).encode()
     (folder / backups.MANIFEST).write_bytes(body)
     (folder / backups.MANIFEST_HASH).write_text(
         f"{hashlib.sha256(body).hexdigest()}  {backups.MANIFEST}\n"
     )
-    with pytest.raises(backups.BackupRefused, match="unexpected path"):
+    with pytest.raises(backups.BackupRefused, match=reason):
         backups.verify(folder)
 
 

@@ -320,6 +320,13 @@ def _safe_relative(path: object, *, under: str) -> str:
 
 def verify(folder: Path) -> dict[str, Any]:
     """The manifest, once it matches its hash and every file matches it exactly; else refuse."""
+    try:
+        return _verify(folder)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a malformed manifest
+        raise BackupRefused(f"{MANIFEST} is malformed: {type(exc).__name__}: {exc}") from exc
+
+
+def _verify(folder: Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise BackupRefused(f"{folder} is not a backup folder")
     manifest_file, hash_file = folder / MANIFEST, folder / MANIFEST_HASH
@@ -334,6 +341,8 @@ def verify(folder: Path) -> dict[str, Any]:
         raise BackupRefused(f"{MANIFEST} is not JSON: {exc}") from exc
     if manifest.get("format") != FORMAT:
         raise BackupRefused(f"unknown backup format {manifest.get('format')!r}")
+    if datetime.fromisoformat(manifest["created_at"]).tzinfo is None:
+        raise BackupRefused("manifest: created_at has no timezone")
     listed = {}
     for entry in manifest.get("files", []):
         path = str(entry.get("path"))
@@ -347,17 +356,27 @@ def verify(folder: Path) -> dict[str, Any]:
         file = present[path]
         if file.stat().st_size != entry.get("size") or sha256_of(file) != entry.get("sha256"):
             raise BackupRefused(f"{path} does not match its SHA-256 in the manifest")
-    referenced = [
-        _safe_relative(d.get("path"), under="databases") for d in manifest.get("databases", [])
-    ]
-    for item in manifest.get("objects", []):
+    referenced = []
+    for database in manifest["databases"]:
+        referenced.append(_safe_relative(database["path"], under="databases"))
+        if not re.fullmatch(r"[a-z_]+", str(database["name"])):
+            raise BackupRefused(f"manifest: unexpected database {database['name']!r}")
+    buckets = manifest["buckets"]
+    if not all(isinstance(b, str) and b for b in buckets):
+        raise BackupRefused(f"manifest: unexpected buckets {buckets!r}")
+    for item in manifest["objects"]:
         path = _safe_relative(item.get("path"), under="objects")
-        if not _SHA256.fullmatch(PurePosixPath(path).name) or not item.get("key"):
+        if (
+            not _SHA256.fullmatch(PurePosixPath(path).name)
+            or not isinstance(item.get("key"), str)
+            or not item["key"]
+            or item.get("bucket") not in buckets
+        ):
             raise BackupRefused(f"manifest: unexpected object entry {item!r}")
         if listed.get(path, {}).get("sha256") != PurePosixPath(path).name:
             raise BackupRefused(f"{path} is not named by its SHA-256")
         referenced.append(path)
-    for path in manifest.get("state_files", []):
+    for path in manifest["state_files"]:
         relative = _safe_relative(path, under="state").removeprefix("state/")
         if relative != KEY_FILE and PurePosixPath(relative).parent != PurePosixPath(DEMO_FOLDER):
             raise BackupRefused(f"manifest: unexpected state file {path!r}")

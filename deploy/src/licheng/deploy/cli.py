@@ -145,6 +145,9 @@ def restore(stack: Stack, folder: Path) -> int:
     except backups.BackupRefused as refused:
         say(f"restore refused, nothing changed: {refused}")
         return 2
+    except Exception as exc:  # S3 or the disk failed part-way: running it again finishes it
+        say(f"restore failed part-way ({type(exc).__name__}: {exc}); run it again")
+        return 1
     return 0
 
 
