@@ -1,20 +1,29 @@
 """The one-command local run, as a newcomer meets it: `licheng-stack up` on SQLite, the demo
-term, a whole term of 課程學習成果 through the gateway, a crashed service brought back, `down`
-from another terminal, and a second `up` that keeps everything without duplicating the demo.
+term, a whole term of 課程學習成果 through the gateway, a crashed service brought back, a
+backup taken while it runs, `down` from another terminal, everything wiped and the backup
+restored (a tampered backup refused), and a second `up` on the restored data that gives every
+student's records, portfolio and stored files back without duplicating the demo.
+
+The embedded run exists only on SQLite (a district backs up PostgreSQL with pg_dump,
+docs/reliability.md), so these tests have no `db_engine` parametrisation.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +32,9 @@ from typing import Any
 
 import httpx
 import pytest
+from minio import Minio
 
+from licheng.deploy import backup as backups
 from licheng.deploy.stack import Stack, load_stack
 
 PORT_OFFSET = 20000  # beside a developer's own stack on the default ports
@@ -92,9 +103,9 @@ class Runner:
             self.output.append(self.lines.get())
         return code
 
-    def cli(self, command: str) -> subprocess.CompletedProcess[str]:
+    def cli(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*COMMAND, command, *self.options], capture_output=True, text=True, timeout=180
+            [*COMMAND, command, *args, *self.options], capture_output=True, text=True, timeout=180
         )
 
     def url(self, name: str) -> str:
@@ -143,8 +154,9 @@ class Gateway:
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[Runner]:
-    stack = load_stack(state=tmp_path, port_offset=PORT_OFFSET)
-    started = Runner(stack=stack, state=tmp_path)
+    state = tmp_path / "state"  # its backup goes beside it
+    stack = load_stack(state=state, port_offset=PORT_OFFSET)
+    started = Runner(stack=stack, state=state)
     try:
         yield started
     finally:
@@ -355,6 +367,13 @@ def _term_restart_and_rerun(runner: Runner, gw: Gateway) -> None:
     assert httpx.get(f"{course.url}/readyz", timeout=5).status_code == 200
     assert len(_outcomes_by_brief(gw, base, f"{SCHOOL}-s-110002", term)) == 3
 
+    # A backup taken while the stack runs; a restore into the running stack is refused.
+    _add_files(gw, term)
+    before = _everything(gw, runner, term)
+    backup = backups.backup(runner.stack, to=runner.state.parent / "backup")
+    with pytest.raises(backups.BackupRefused, match="the stack is running"):
+        backups.restore(runner.stack, backup)
+
     # `down` from another terminal: the runner stops everything and exits.
     down = runner.cli("down")
     assert down.returncode == 0, down.stdout + down.stderr
@@ -365,14 +384,27 @@ def _term_restart_and_rerun(runner: Runner, gw: Gateway) -> None:
         assert not _listening(port), port
     assert not list((runner.state / "run").glob("*.pid"))
 
-    # `up` again on the same state: the user's work is kept, the demo is not seeded twice,
-    # and a token signed before the restart still works (the development key is kept).
+    # A backup that does not match its manifest is refused and changes nothing; the good one,
+    # restored onto a wiped state (databases, key, demo markers, objects, JetStream), is whole.
+    _refuse_tampered_backups(runner, backup)
+    for entry in runner.state.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    restored = backups.restore(runner.stack, backup)
+    assert (restored.databases, restored.objects) == (5, len(before["objects"]))
+    assert backups.running_parts(runner.stack) == []  # the SeaweedFS it started is stopped
+
+    # `up` again on the restored state: the user's work is there, the demo is not seeded twice,
+    # and a token signed before the backup still works (the development key came back too).
     token = gw.tokens[f"{SCHOOL}-s-110002"]
     runner.output.clear()
     runner.start()
     runner.wait_for("[stack] all ready")
     assert not any("outcomes in every state" in line for line in runner.output)
     assert not any("demo 多元表現" in line for line in runner.output)
+    assert _everything(gw, runner, term) == before
     performances = f"/api/performances/v1/schools/{SCHOOL}"
     chosen = gw("GET", f"{performances}/me/selections", f"{SCHOOL}-s-110001",
                 params={"academic_year": term["academic_year"]})  # fmt: skip
@@ -390,3 +422,133 @@ def _term_restart_and_rerun(runner: Runner, gw: Gateway) -> None:
     assert runner.wait_exit() == 0, "".join(runner.output)
     assert not _listening(runner.stack.infra_ports["LICHENG_NATS_PORT"])
     assert _logged_errors(runner.state) == []
+
+
+# Backup and restore ------------------------------------------------------------------------
+
+
+def _add_files(gw: Gateway, term: dict[str, int]) -> None:
+    """Students 110003–110005 each certify and select an outcome with their own PDF."""
+    base = f"/api/course-outcomes/v1/schools/{SCHOOL}"
+    for local_no in ("110003", "110004", "110005"):
+        who = f"{SCHOOL}-s-{local_no}"
+        courses = {c["subject_name"]: c for c in gw("GET", f"{base}/me/courses", who, params=term)}
+        outcome = gw("POST", f"{base}/outcomes", who, expect=201, json={
+            "enrolment_id": courses["物理"]["enrolment_id"], "outcome_type": "書面報告",
+            "brief": f"{local_no} 的單擺實驗報告",
+        })  # fmt: skip
+        own = PDF + f"% {local_no}\n".encode() * 50
+        gw("PUT", f"{base}/outcomes/{outcome['id']}/files/document", who,
+           files={"file": ("報告.pdf", own, "application/pdf")})  # fmt: skip
+        gw("POST", f"{base}/outcomes/{outcome['id']}/submission", who)
+        gw("POST", f"{base}/outcomes/{outcome['id']}/certification", f"{SCHOOL}-t-t002",
+           json={"certified": True})  # fmt: skip
+        gw("PUT", f"{base}/me/selections", who, json={**term, "outcome_ids": [outcome["id"]]})
+
+
+def _portfolio(gw: Gateway, who: str, *, files: int = 0) -> dict[str, str]:
+    """`GET …/me/portfolio`'s entries by SHA-256; the index without its 製表時間 (when it was
+    made) and its PDF (printed with that time) aside. Waits (bounded) until it holds `files`
+    files: the exports read model follows the other services' events."""
+    deadline = time.monotonic() + 30
+    while True:
+        entries = _portfolio_entries(gw, who)
+        if sum(n.startswith("files/") for n in entries) >= files or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.5)
+
+
+def _portfolio_entries(gw: Gateway, who: str) -> dict[str, str]:
+    response = gw.http.get(
+        f"/api/exports/v1/schools/{SCHOOL}/me/portfolio",
+        headers={"authorization": f"Bearer {gw.tokens[who]}"},
+    )
+    assert response.status_code == 200, response.text
+    entries = {}
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        for name in archive.namelist():
+            if name == "index.pdf":
+                continue
+            data = archive.read(name)
+            if name == "index.html":
+                data = re.sub(r"製表時間：[^<]*", "", data.decode()).encode()
+            entries[name] = hashlib.sha256(data).hexdigest()
+    return entries
+
+
+def _everything(gw: Gateway, runner: Runner, term: dict[str, int]) -> dict[str, Any]:
+    """Every student's records and portfolio, the roster, and every stored object's SHA-256."""
+    seen: dict[str, Any] = {}
+    year = {"academic_year": term["academic_year"]}
+    for local_no in ("110001", "110002", "110003", "110004", "110005"):
+        who = f"{SCHOOL}-s-{local_no}"
+        seen[f"{local_no} outcomes"] = gw(
+            "GET", f"/api/course-outcomes/v1/schools/{SCHOOL}/me/outcomes", who, params=term
+        )
+        seen[f"{local_no} performances"] = gw(
+            "GET", f"/api/performances/v1/schools/{SCHOOL}/me/performances", who, params=year
+        )
+        # 110001 selected the demo's 國語文 PDF; 110002 the walk's essay; 110003–5 their own.
+        seen[f"{local_no} portfolio"] = _portfolio(gw, who, files=1)
+    seen["students"] = gw("GET", f"/api/identity/v1/schools/{SCHOOL}/students", f"{SCHOOL}-t-a001")
+    values = runner.stack.placeholders()
+    client = Minio(runner.stack.common["S3_ENDPOINT"].format(**values), access_key="licheng",
+                   secret_key="licheng-dev-secret", secure=False)  # fmt: skip
+    objects = {}
+    for bucket in backups.buckets_of(runner.stack):
+        for item in client.list_objects(bucket, recursive=True):
+            assert item.object_name is not None
+            response = client.get_object(bucket, item.object_name)
+            try:
+                content = response.read()
+            finally:
+                response.close()
+                response.release_conn()
+            objects[f"{bucket}/{item.object_name}"] = hashlib.sha256(content).hexdigest()
+    seen["objects"] = objects
+    assert len(set(objects.values())) >= 5, objects  # the demo's PDF, the walk's, three own
+    assert sum(name.startswith("files/") for name in seen["110003 portfolio"]) == 1
+    return seen
+
+
+def _state_fingerprint(state: Path) -> dict[str, str]:
+    """Every file of a stopped stack's state (its logs aside) by SHA-256."""
+    return {
+        path.relative_to(state).as_posix(): backups.sha256_of(path)
+        for path in sorted(state.rglob("*"))
+        if path.is_file() and path.relative_to(state).parts[0] != "log"
+    }
+
+
+def _refuse_tampered_backups(runner: Runner, backup: Path) -> None:
+    """The backup with one flaw each is refused (exit code 2) and the state stays as it was."""
+    manifest = json.loads((backup / backups.MANIFEST).read_text())
+    assert manifest["source"]["running"] is True
+    flaws = {
+        "a flipped byte in a database": "databases/identity.db",
+        "a flipped byte in an object": manifest["objects"][0]["path"],
+        "a flipped byte in the manifest": backups.MANIFEST,
+        "a missing file": "state/data/dev-issuer-key.pem",
+        "a file the manifest does not list": "databases/extra.db",
+    }
+    unchanged = _state_fingerprint(runner.state)
+    for number, (flaw, relative) in enumerate(flaws.items()):
+        copy = backup.with_name(f"tampered-{number}")
+        shutil.copytree(backup, copy)
+        target = copy / relative
+        if flaw == "a missing file":
+            target.unlink()
+        elif flaw == "a file the manifest does not list":
+            target.write_bytes(b"SQLite format 3\x00")
+        else:
+            data = bytearray(target.read_bytes())
+            data[len(data) // 2] ^= 0x01
+            target.write_bytes(bytes(data))
+        if number == 0:  # through the command, as an operator meets it
+            result = runner.cli("restore", str(copy))
+            assert result.returncode == 2, result.stdout + result.stderr
+            assert "restore refused, nothing changed" in result.stdout, result.stdout
+        else:
+            with pytest.raises(backups.BackupRefused):
+                backups.restore(runner.stack, copy)
+        assert _state_fingerprint(runner.state) == unchanged, flaw

@@ -1,10 +1,11 @@
-"""Run the whole suite locally: `licheng-stack up | status | down`.
+"""Run the whole suite locally: `licheng-stack up | status | down | backup | restore`.
 
 `up` starts NATS and SeaweedFS (deploy/infra), migrates and starts every process declared in
 `deploy/stack.toml`, waits until each answers `/readyz`, seeds the demo term, prints the URLs
 and then watches over everything (licheng.deploy.supervisor) until Ctrl-C or `down` from another
 terminal, when it stops everything. Logs go to `<state>/log/<name>.log`; pid files (the
-runner's own is `stack.pid`) to `<state>/run/`.
+runner's own is `stack.pid`) to `<state>/run/`. `backup [--to DIR]` and `restore DIR` copy the
+databases, objects and key out and back in (licheng.deploy.backup; docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from licheng.deploy import backup as backups
 from licheng.deploy import demo
 from licheng.deploy.stack import DEFAULT_STATE, INFRA_SCRIPT, Stack, load_stack
 from licheng.deploy.supervisor import (
@@ -126,10 +128,35 @@ def status(stack: Stack) -> int:
     return 0 if healthy else 1
 
 
+def backup(stack: Stack, *, to: Path | None) -> int:
+    """Back up the databases, objects and key; 2 when refused."""
+    try:
+        backups.backup(stack, to=to)
+    except backups.BackupRefused as refused:
+        say(f"backup refused: {refused}")
+        return 2
+    return 0
+
+
+def restore(stack: Stack, folder: Path) -> int:
+    """Restore a backup into the stopped stack; 2 (nothing changed) when refused."""
+    try:
+        backups.restore(stack, folder)
+    except backups.BackupRefused as refused:
+        say(f"restore refused, nothing changed: {refused}")
+        return 2
+    except Exception as exc:  # S3 or the disk failed part-way: running it again finishes it
+        say(f"restore failed part-way ({type(exc).__name__}: {exc}); run it again")
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="licheng-stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "status", "down"])
+    parser.add_argument("command", choices=["up", "status", "down", "backup", "restore"])
+    parser.add_argument("folder", nargs="?", type=Path, help="restore: the backup folder")
+    parser.add_argument("--to", type=Path, help="backup: the folder to write (empty or new)")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
     parser.add_argument("--port-offset", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds to wait per process")
@@ -137,7 +164,15 @@ def main(argv: list[str] | None = None) -> None:
         "--no-demo", action="store_true", help="do not seed the demo term (outcomes in every state)"
     )
     args = parser.parse_args(argv)
+    if (args.command == "restore") != (args.folder is not None):
+        parser.error("restore takes the backup folder (and only restore takes a folder)")
+    if args.to is not None and args.command != "backup":
+        parser.error("--to is for backup")
     stack = load_stack(state=args.state_dir.resolve(), port_offset=args.port_offset)
+    if args.command == "backup":
+        sys.exit(backup(stack, to=args.to))
+    if args.command == "restore":
+        sys.exit(restore(stack, args.folder))
     if args.command == "up":
         sys.exit(up(stack, timeout=args.timeout, seed_demo=not args.no_demo))
     if args.command == "status":
