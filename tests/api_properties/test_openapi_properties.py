@@ -17,6 +17,7 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import hypothesis
@@ -36,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 
 SERVICES = ("identity", "course-outcomes", "performances", "guidance", "exports")
 COURSE = "108011302H11101A1010101"
+TERM = {"academic_year": 115, "semester": 1}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -160,9 +162,11 @@ def _run(
     return totals
 
 
-async def _set_up(campus: Any) -> tuple[dict[str, object], dict[str, Callable[[], dict[str, str]]]]:
+async def _set_up(
+    campus: Any,
+) -> tuple[dict[str, object], dict[str, Callable[[], dict[str, str]]], str]:
     """A school with people, a class, 修課紀錄 and open windows: the parameter values that
-    reach its data, and the callers (each call mints a fresh token)."""
+    reach its data, the callers (each call mints a fresh token) and the staff member's id."""
     school = await campus.set_up_school(
         staff_csv="教師編號,姓名,email\nT001,陳導師,\nT002,王組長,\n",
         classes_csv="班級代碼,年級,班級名稱,導師\n101,1,普一甲,T001\n",
@@ -206,14 +210,78 @@ async def _set_up(campus: Any) -> tuple[dict[str, object], dict[str, Callable[[]
         "district_operator": lambda: campus.issuer.headers(groups=["/district/operators"]),
         "staff": lambda: campus.as_(staff, *staff_roles),
     }
-    return known, callers
+    return known, callers, staff
+
+
+async def _created(
+    campus: Any, method: str, url: str, what: str, headers: dict[str, str], **kwargs: Any
+) -> dict[str, Any]:
+    """The body of a write that must succeed, waiting (up to 20 s) while the service has not
+    yet learnt identity's people from its events."""
+    deadline = time.monotonic() + 20
+    while True:
+        response = await campus.gateway.request(method, url, headers=headers, **kwargs)
+        if response.status_code in (200, 201):
+            body: dict[str, Any] = response.json()
+            return body
+        assert time.monotonic() < deadline, f"{what}: {response.status_code} {response.text}"
+        await asyncio.sleep(0.2)
+
+
+async def _seeded(campus: Any, service: str, known: dict[str, object], staff: str) -> None:
+    """Records of the service's own for the in-school examples to reach (their ids in `known`):
+    a 課程學習成果, a 多元表現, a 課程諮詢紀錄 and a 學習計畫."""
+    student = campus.as_(str(known["student_id"]), "student")
+    if service == "course-outcomes":
+        courses = await campus.gateway.get(
+            f"{campus.courses}/me/courses", params=TERM, headers=student
+        )
+        outcome = await _created(
+            campus, "POST", f"{campus.courses}/outcomes", "an outcome", student,
+            json={"enrolment_id": courses.json()[0]["enrolment_id"],
+                  "outcome_type": "實作作品", "brief": "自製的詩歌朗誦影片腳本"},
+        )  # fmt: skip
+        known["outcome_id"] = outcome["id"]
+    elif service == "performances":
+        now = datetime.now(UTC)
+        await _created(
+            campus, "PATCH", f"{campus.performances}/parameters/115", "the fill window",
+            {**campus.as_(staff, "performance_submitter"),
+             "content-type": "application/merge-patch+json"},
+            json={f"{window}_{edge}": (now + timedelta(days=-1 if edge == "from" else 9))
+                  .isoformat() for window in ("fill", "select") for edge in ("from", "until")},
+        )  # fmt: skip
+        record = await _created(
+            campus, "POST", f"{campus.performances}/performances", "a 多元表現", student,
+            json={"academic_year": 115, "category": "service", "brief": "社區淨灘志工",
+                  "fields": {"name": "淨灘", "organisation": "海洋保育協會",
+                             "start_date": "115/09/05", "end_date": "115/09/05", "hours": "4"}},
+        )  # fmt: skip
+        known["record_id"] = record["id"]
+    elif service == "guidance":
+        record = await _created(
+            campus, "POST", f"{campus.guidance}/counseling", "a 課程諮詢紀錄",
+            campus.as_(staff, "counselor"),
+            json={"held_on": "115/10/06", "mode": "individual",
+                  "student_ids": [known["student_id"]], "topic": "選課", "content": "選組討論"},
+        )  # fmt: skip
+        plan = await _created(
+            campus,
+            "PUT",
+            f"{campus.guidance}/me/writings/study_plan",
+            "a 學習計畫",
+            student,
+            json={"text": "高一：探索興趣。"},
+        )
+        known.update(record_id=record["id"], writing_id=plan["id"], number=1)
 
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_every_operation_answers_as_its_document_says(
     campus: Any, service: str, record_property: Callable[[str, object], None]
 ) -> None:
-    known, callers = await _set_up(campus)
+    known, callers, staff = await _set_up(campus)
+    await _seeded(campus, service, known, staff=staff)
     document = await campus.gateway.get("/api/openapi.json", headers=callers["admin"]())
     assert document.status_code == 200, document.text
     assert "Unavailable" not in document.json()["info"]["description"]
