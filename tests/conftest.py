@@ -321,7 +321,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _schemathesis_runs:
         return
     terminalreporter.section("schemathesis (tests/api_properties)")
-    names = ("operations", "examples", "failures")
+    names = ("operations", "examples", "failures", "answered_2xx")
     totals = dict.fromkeys(names, 0)
     for run, counts in sorted(_schemathesis_runs.items()):
         terminalreporter.line(

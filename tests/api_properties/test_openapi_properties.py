@@ -278,7 +278,7 @@ async def _seeded(campus: Any, service: str, known: dict[str, object], staff: st
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_every_operation_answers_as_its_document_says(
-    campus: Any, service: str, record_property: Callable[[str, object], None]
+    campus: Any, service: str, request: pytest.FixtureRequest
 ) -> None:
     known, callers, staff = await _set_up(campus)
     await _seeded(campus, service, known, staff=staff)
@@ -302,10 +302,16 @@ async def test_every_operation_answers_as_its_document_says(
         f"statuses={dict(sorted(totals.statuses.items()))}"
     )
     print(line)
-    record_property("schemathesis_operations", totals.operations)
-    record_property("schemathesis_examples", totals.examples)
-    record_property("schemathesis_failures", len(totals.failures))
-    record_property("schemathesis_answered_2xx", len(totals.answered_2xx))
+    # What `record_property` does (JUnit XML properties, and the run's summary in
+    # tests/conftest.py), without its warning under the default junit_family (xunit2).
+    request.node.user_properties.extend(
+        [
+            ("schemathesis_operations", totals.operations),
+            ("schemathesis_examples", totals.examples),
+            ("schemathesis_failures", len(totals.failures)),
+            ("schemathesis_answered_2xx", len(totals.answered_2xx)),
+        ]
+    )
     assert totals.operations >= 20, line  # the document lists the service's operations
     assert totals.answered_2xx, line  # some requests reached the school's data
     assert not totals.failures, line + "\n" + "\n".join(totals.failures)
