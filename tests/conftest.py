@@ -300,3 +300,36 @@ async def campus(
                 school=f"{random.randrange(10**6):06d}",
                 web=web,
             )
+
+
+# Schemathesis totals (tests/api_properties): each run records its counts as user properties
+# (they travel from xdist workers with the report); the summary adds them up.
+_schemathesis_runs: dict[str, dict[str, int]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    counts = {
+        name.removeprefix("schemathesis_"): int(value)
+        for name, value in report.user_properties
+        if name.startswith("schemathesis_")
+    }
+    if counts and report.when == "call":
+        _schemathesis_runs[report.nodeid.rpartition("[")[2].rstrip("]")] = counts
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _schemathesis_runs:
+        return
+    terminalreporter.section("schemathesis (tests/api_properties)")
+    names = ("operations", "examples", "failures", "answered_2xx")
+    totals = dict.fromkeys(names, 0)
+    for run, counts in sorted(_schemathesis_runs.items()):
+        terminalreporter.line(
+            f"SCHEMATHESIS run={run} " + " ".join(f"{n}={counts.get(n, 0)}" for n in names)
+        )
+        for name in names:
+            totals[name] += counts.get(name, 0)
+    terminalreporter.line(
+        f"SCHEMATHESIS total runs={len(_schemathesis_runs)} "
+        + " ".join(f"{n}={totals[n]}" for n in names)
+    )

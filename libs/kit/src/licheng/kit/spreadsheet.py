@@ -49,6 +49,10 @@ XLSX_ANSWER: dict[int | str, dict[str, Any]] = {
     200: {"description": "xlsx 活頁簿（全部資料列，不分頁）", "content": {XLSX_MEDIA_TYPE: {}}}
 }
 """The OpenAPI `responses` of a route answering a workbook download."""
+XLSX_TEMPLATE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "匯入範本（xlsx 活頁簿）", "content": {XLSX_MEDIA_TYPE: {}}}
+}
+"""The OpenAPI `responses` of a route answering an import's empty template."""
 
 CellValue = str | int | float | Decimal | bool | date | datetime | None
 """What a report cell may hold; dates and datetimes are written as 民國 text."""

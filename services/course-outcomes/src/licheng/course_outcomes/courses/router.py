@@ -17,6 +17,7 @@ from licheng.course_outcomes.params import SemesterQuery, YearQuery
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, Paging, page_of
+from licheng.kit.spreadsheet import XLSX_TEMPLATE_ANSWER
 
 router = APIRouter(
     prefix="/api/course-outcomes/v1/schools/{school_code}",
@@ -48,7 +49,12 @@ async def import_course_records(
     return asdict(summary)
 
 
-@router.get("/course-records/template", summary="下載修課紀錄匯入範本")
+@router.get(
+    "/course-records/template",
+    response_class=Response,
+    responses=XLSX_TEMPLATE_ANSWER,
+    summary="下載修課紀錄匯入範本",
+)
 async def course_records_template(school_code: str, grant: CourseStaff) -> Response:
     """An xlsx with the columns the import expects."""
     return Response(

@@ -119,7 +119,7 @@ async def delete_outcome(outcome_id: uuid.UUID, session: SessionDep, me: Student
     await service.delete(session, outcome=outcome, actor_id=me.person_id)
 
 
-# The `{file_id:uuid}` routes come before the `{slot}` ones: a file id never reaches `slot`.
+# The `{file_id}` routes come before the `{slot}` ones: a file id never reaches `slot`.
 @router.post(
     "/outcomes/{outcome_id}/files",
     status_code=status.HTTP_201_CREATED,
@@ -178,8 +178,10 @@ async def file_link_by_id(
     return await views.download_link_by_id(request, session, outcome, file_id)
 
 
+# No `:uuid` here: there is no DELETE of a `{slot}`, and an id that is not one answers 422 like
+# every other malformed id (with the converter, the `{slot}` routes matched it: 405).
 @router.delete(
-    "/outcomes/{outcome_id}/files/{file_id:uuid}",
+    "/outcomes/{outcome_id}/files/{file_id}",
     response_model=OutcomePublic,
     summary="刪除成果檔案",
 )

@@ -26,6 +26,7 @@ from licheng.identity.people.schemas import ClassPublic, PersonPublic, ProfileUp
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, PageParams, page_of, page_params
+from licheng.kit.spreadsheet import XLSX_TEMPLATE_ANSWER
 
 router = APIRouter(prefix=SCHOOL, tags=["people"], responses=error_responses(413))
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,7 +71,12 @@ async def import_file(
     return asdict(summary)
 
 
-@router.get("/imports/{kind}/template", summary="下載匯入範本")
+@router.get(
+    "/imports/{kind}/template",
+    response_class=Response,
+    responses=XLSX_TEMPLATE_ANSWER,
+    summary="下載匯入範本",
+)
 async def import_template(school_code: str, kind: ImportKind, grant: Importer) -> Response:
     """An xlsx with the columns the import expects."""
     return Response(

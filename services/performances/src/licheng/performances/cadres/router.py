@@ -21,7 +21,7 @@ from licheng.kit.db import SessionDep
 from licheng.kit.errors import NotFound, error_responses
 from licheng.kit.pagination import Page, Paging, page_of
 from licheng.kit.permissions import require_service
-from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, content_disposition
+from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, XLSX_TEMPLATE_ANSWER, content_disposition
 from licheng.performances.auth import CadreStaff, StatusViewer, Student
 from licheng.performances.cadres import repository, service
 from licheng.performances.cadres.parsing import template_xlsx
@@ -67,7 +67,12 @@ async def import_cadres(
     )
 
 
-@router.get("/cadres/template", summary="下載校內幹部匯入範本")
+@router.get(
+    "/cadres/template",
+    response_class=Response,
+    responses=XLSX_TEMPLATE_ANSWER,
+    summary="下載校內幹部匯入範本",
+)
 async def cadres_template(school_code: str, grant: CadreStaff) -> Response:
     """An xlsx with the pilot template's columns and a 說明 sheet."""
     return Response(

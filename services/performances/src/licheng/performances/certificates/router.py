@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
 from licheng.kit.pagination import Page, Paging
-from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, content_disposition
+from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, XLSX_TEMPLATE_ANSWER, content_disposition
 from licheng.performances.auth import CertificateManager, SchoolMember
 from licheng.performances.certificates import service
 from licheng.performances.certificates.parsing import template_xlsx
@@ -63,7 +63,12 @@ async def create_certificate(
     return CertificatePublic.of(certificate)
 
 
-@router.get("/template", summary="下載檢定證照清單匯入範本")
+@router.get(
+    "/template",
+    response_class=Response,
+    responses=XLSX_TEMPLATE_ANSWER,
+    summary="下載檢定證照清單匯入範本",
+)
 async def catalog_template(school_code: str, grant: CertificateManager) -> Response:
     """An xlsx with the columns the catalog import expects."""
     return Response(

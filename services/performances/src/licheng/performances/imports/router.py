@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from licheng.kit.db import SessionDep
 from licheng.kit.errors import error_responses
-from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, content_disposition
+from licheng.kit.spreadsheet import XLSX_MEDIA_TYPE, XLSX_TEMPLATE_ANSWER, content_disposition
 from licheng.performances.auth import ItemManager
 from licheng.performances.imports import service
 from licheng.performances.imports.service import RecordImportSummary
@@ -21,7 +21,12 @@ router = APIRouter(
 )
 
 
-@router.get("/template", summary="下載多元表現整批匯入範本")
+@router.get(
+    "/template",
+    response_class=Response,
+    responses=XLSX_TEMPLATE_ANSWER,
+    summary="下載多元表現整批匯入範本",
+)
 async def records_template(school_code: str, session: SessionDep, grant: ItemManager) -> Response:
     """An xlsx: a 說明 sheet (codes, the active 檢定證照 items), then one sheet per category."""
     return Response(
