@@ -4,7 +4,8 @@ A client that may retry (uploads, 送審, imports, creating an outcome) sends a 
 The first request with that key, from the same caller to the same method and path, runs and
 its answer is kept; a repeat gets that answer back, marked `Idempotent-Replay: true`. A repeat
 arriving while the first is still running gets 409 rather than running alongside it. Answers
-of 5xx are not kept, so a retry after a server failure runs again. The key stands for one
+of 5xx are not kept, so a retry after a server failure runs again (unless the work had
+committed: see below). The key stands for one
 request: its fingerprint (query string and body) is kept with the answer, and the same key sent
 with a different request is refused (422 `idempotency_key_reused`) rather than answered with
 the first request's result.
