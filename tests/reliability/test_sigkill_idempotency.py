@@ -213,7 +213,7 @@ async def _kill_in_flight(
 
     async with httpx.AsyncClient(timeout=10.0) as client:
         sending = asyncio.create_task(client.post(url, content=slow_body(), headers=headers))
-        await _until(in_flight)  # the middleware holds the key PENDING: the request runs
+        await _until(in_flight, timeout=30)  # the middleware holds the key PENDING: it runs
         if kill_point != "mid-body":
             rest_may_go.set()
             await asyncio.sleep(0.02)
