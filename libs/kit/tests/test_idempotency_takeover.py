@@ -27,7 +27,7 @@ from licheng.kit.errors import install_error_handlers
 from licheng.kit.idempotency import IdempotencyMiddleware, IdempotencyRecord
 from licheng.testing.fixtures import DatabaseFactory, TestIssuer
 
-TAKEOVER_SECONDS = 0.5
+TAKEOVER_SECONDS = 3.0  # long enough for an "early" retry to come first on a loaded machine
 TABLES = [t.__table__ for t in (AuditEntry, IdempotencyRecord)]  # type: ignore[attr-defined]
 
 
