@@ -11,6 +11,7 @@ against the keys the services keep.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -41,21 +42,33 @@ class OidcProvider:
         self.recheck_seconds = recheck_seconds
         self._metadata: dict[str, Any] | None = None
         self._checked_at = float("-inf")
+        self._failed_at = float("-inf")
+        self._fetching = asyncio.Lock()  # one fetch at a time, however many sign in at once
 
     async def metadata(self, *, recheck: bool = False) -> dict[str, Any]:
         """The discovery document: cached; fetched again when `recheck` and it is older than
         `recheck_seconds`. Raises KeycloakUnavailable when it cannot be fetched."""
-        due = recheck and time.monotonic() - self._checked_at >= self.recheck_seconds
-        if self._metadata is None or due:
+        asked_at = time.monotonic()
+        if self._metadata is not None and not self._due(recheck, asked_at):
+            return self._metadata
+        async with self._fetching:
+            if self._metadata is not None and self._checked_at >= asked_at:
+                return self._metadata  # fetched by another sign-in meanwhile
+            if self._failed_at >= asked_at:  # another sign-in just found Keycloak down
+                raise KeycloakUnavailable("unreachable")
             try:
                 async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
                     response = await client.get(f"{self.issuer}/.well-known/openid-configuration")
                     response.raise_for_status()
             except httpx.HTTPError as error:
+                self._failed_at = time.monotonic()
                 raise KeycloakUnavailable(type(error).__name__) from error
             self._metadata = dict(response.json())
             self._checked_at = time.monotonic()
-        return self._metadata
+            return self._metadata
+
+    def _due(self, recheck: bool, now: float) -> bool:
+        return recheck and now - self._checked_at >= self.recheck_seconds
 
     def _client(self) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
