@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     issuer=settings.oidc_issuer,
                     client_id=settings.oidc_client_id,
                     redirect_uri=settings.public_url.rstrip("/") + "/auth/callback",
+                    recheck_seconds=settings.oidc_recheck_seconds,
                 )
                 if settings.oidc_issuer
                 else None

@@ -26,6 +26,9 @@ class Settings(ServiceSettings):
     # Keycloak's realm URL, e.g. http://127.0.0.1:18080/realms/licheng; empty: development sign-in.
     oidc_issuer: str = ""
     oidc_client_id: str = "licheng-portal"
+    # Before sending a browser to Keycloak, check its discovery document again when the kept
+    # copy is older than this: a Keycloak that is down gets the portal's own 503 page.
+    oidc_recheck_seconds: float = 30.0
     # Signs the sign-in form's CSRF cookie; sessions themselves are random ids kept in NATS KV.
     session_secret: SecretStr = SecretStr("licheng-dev-portal-secret")
     session_ttl_seconds: int = 8 * 3600

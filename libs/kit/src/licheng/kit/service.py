@@ -224,7 +224,11 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.state.definition = definition
     install_error_handlers(app)
     if definition.idempotency:
-        app.add_middleware(IdempotencyMiddleware, state=app.state)
+        app.add_middleware(
+            IdempotencyMiddleware,
+            state=app.state,
+            pending_takeover_seconds=settings.idempotency_takeover_seconds,
+        )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, service=definition.name)  # outermost

@@ -59,6 +59,10 @@ class ServiceSettings(BaseSettings):
     # Above the gateway's largest route limit (imports, 20 MiB), for callers that bypass it.
     max_body_bytes: int = 24 * 1024 * 1024
     startup_timeout_seconds: float = 30.0
+    # An Idempotency-Key whose request left it unanswered this long (its process was killed)
+    # may be taken over by a retry: keep it above the longest a request may run (the gateway
+    # gives up after 30 s). See licheng.kit.idempotency.
+    idempotency_takeover_seconds: float = Field(default=120.0, ge=0)
     # How long an idle kept-alive HTTP connection stays open (uvicorn's default is 5 s).
     keep_alive_seconds: int = Field(default=75, ge=1)
     outbox_poll_seconds: float = 0.2

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from licheng.kit.errors import Unauthorized
 from licheng.web.auth.identity import session_from_tokens
+from licheng.web.auth.oidc import KeycloakUnavailable
 from licheng.web.deps import CurrentSession, settings_of
 from licheng.web.pages.render import render
 from licheng.web.sessions import COOKIE, Session, SessionStore, new_id
@@ -56,13 +57,24 @@ async def _start_session(request: Request, tokens: dict[str, object], next_path:
     return _with_session(request, session, next_path)
 
 
+def _sign_in_unavailable(request: Request, error: KeycloakUnavailable) -> Response:
+    log.warning("web.sign_in_unavailable", error=str(error))
+    return render(request, "error.html", {"title": "暫時無法登入", "status": 503,
+                  "code": "sign_in_unavailable",
+                  "message": "登入服務暫時無法連線，請稍後再試。已登入的使用者不受影響。",
+                  "retry": "/auth/login"}, status_code=503)  # fmt: skip
+
+
 @router.get("/login")
 async def login(request: Request, next: str | None = None) -> Response:
     """Keycloak's sign-in page, or the development form."""
     next_path = safe_next(next)
     provider = request.app.state.oidc
     if provider is not None:
-        url, pending = await provider.start(next_path=next_path)
+        try:
+            url, pending = await provider.start(next_path=next_path)
+        except KeycloakUnavailable as error:
+            return _sign_in_unavailable(request, error)
         await request.app.state.sessions.begin_sign_in(pending)
         return RedirectResponse(url, status_code=303)
     token = new_id()
@@ -117,6 +129,8 @@ async def callback(
                       status_code=400)  # fmt: skip
     try:
         tokens = await request.app.state.oidc.finish(code=code, pending=pending)
+    except KeycloakUnavailable as down:
+        return _sign_in_unavailable(request, down)
     except OAuthError as refused:
         # Keycloak refused the code: used already, or expired while the sign-in dragged on.
         log.warning("web.sign_in_refused", error=refused.error)
@@ -159,11 +173,12 @@ async def logout(request: Request, session: CurrentSession) -> Response:
     await request.app.state.sessions.delete(session.id)
     provider = request.app.state.oidc
     after = settings_of(request).public_url.rstrip("/") + "/"
-    location = (
-        await provider.sign_out_url(id_token=session.id_token, after=after)
-        if provider is not None
-        else "/"
-    )
+    location = "/"
+    if provider is not None:
+        try:
+            location = await provider.sign_out_url(id_token=session.id_token, after=after)
+        except KeycloakUnavailable:  # signed out here; Keycloak's session ends on its own
+            log.warning("web.sign_out_unavailable")
     response = RedirectResponse(location, status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
