@@ -4,7 +4,9 @@ A client that may retry (uploads, 送審, imports, creating an outcome) sends a 
 The first request with that key, from the same caller to the same method and path, runs and
 its answer is kept; a repeat gets that answer back, marked `Idempotent-Replay: true`. A repeat
 arriving while the first is still running gets 409 rather than running alongside it. Answers
-of 5xx are not kept, so a retry after a server failure runs again. The key stands for one
+of 5xx are not kept, so a retry after a server failure runs again (when the database went away
+before even the 5xx could be noted, the pending record is taken over after
+`PENDING_ABANDONED_AFTER`). The key stands for one
 request: its fingerprint (query string and body) is kept with the answer, and the same key sent
 with a different request is refused (422 `idempotency_key_reused`) rather than answered with
 the first request's result.
@@ -14,17 +16,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from licheng.kit.auth import TokenVerifier
 from licheng.kit.db import SessionFactory
-from licheng.kit.errors import AppError, Conflict, Unauthorized
+from licheng.kit.errors import (
+    AppError,
+    Conflict,
+    DatabaseUnavailable,
+    Unauthorized,
+    database_unavailable,
+)
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 log = structlog.get_logger("licheng.idempotency")
@@ -33,6 +41,10 @@ MAX_KEY_LENGTH = 200
 MAX_STORED_BODY = 1024 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PENDING = 0
+# A pending record older than this belongs to a request that will never finish: the gateway
+# gives up on a request after 30 s and a statement times out after 30 s (kit.db), so two
+# minutes is long past any request still running.
+PENDING_ABANDONED_AFTER = timedelta(minutes=2)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -81,14 +93,15 @@ class IdempotencyMiddleware:
             await _send_error(send, error)
             return
         factory: SessionFactory = self.state.session_factory  # type: ignore[attr-defined]
-        async with factory() as session:
-            kept = await session.get(IdempotencyRecord, key_hash)
-            if kept is None:
-                session.add(IdempotencyRecord(key_hash=key_hash))
-                try:
-                    await session.commit()
-                except IntegrityError:
-                    kept = IdempotencyRecord(key_hash=key_hash)  # another copy just started
+        try:
+            kept = await self._claim(factory, key_hash)
+        except Exception as exc:
+            # Outside the app's exception handlers: answer an unreachable database here.
+            if not database_unavailable(exc):
+                raise
+            log.warning("idempotency.database_unavailable", exc_type=type(exc).__name__)
+            await _send_error(send, DatabaseUnavailable())
+            return
         if kept is not None:
             if kept.status_code != PENDING and kept.request_hash is not None:
                 fingerprint = await _fingerprint_of_body(scope, receive)
@@ -98,6 +111,33 @@ class IdempotencyMiddleware:
             await self._replay(kept, send)
             return
         await self._run_and_keep(scope, receive, send, key_hash, factory)
+
+    async def _claim(self, factory: SessionFactory, key_hash: str) -> IdempotencyRecord | None:
+        """The record kept under `key_hash`, or None once a pending one is written for us."""
+        async with factory() as session:
+            kept = await session.get(IdempotencyRecord, key_hash)
+            if kept is not None and kept.status_code == PENDING:
+                # Pending for longer than any request runs: its request ended without keeping
+                # an answer (the database went away first). Take it over and run again.
+                cutoff = utcnow() - PENDING_ABANDONED_AFTER
+                taken = await session.exec(
+                    sa.update(IdempotencyRecord)
+                    .where(
+                        col(IdempotencyRecord.key_hash) == key_hash,
+                        col(IdempotencyRecord.status_code) == PENDING,
+                        col(IdempotencyRecord.created_at) < cutoff,
+                    )
+                    .values(created_at=utcnow())
+                )
+                await session.commit()
+                return None if taken.rowcount == 1 else kept
+            if kept is None:
+                session.add(IdempotencyRecord(key_hash=key_hash))
+                try:
+                    await session.commit()
+                except IntegrityError:
+                    kept = IdempotencyRecord(key_hash=key_hash)  # another copy just started
+            return kept
 
     async def _key_hash(self, scope: Scope, client_key: str) -> str:
         if not 0 < len(client_key) <= MAX_KEY_LENGTH:
@@ -155,7 +195,14 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, hashing_receive, capture)
         finally:
-            await self._keep(factory, key_hash, status, headers, bytes(body), fingerprint.value)
+            try:
+                await self._keep(factory, key_hash, status, headers, bytes(body), fingerprint.value)
+            except Exception as exc:
+                # The answer went out; only keeping it failed. The pending record stays, and a
+                # retry with this key finds it abandoned once PENDING_ABANDONED_AFTER passed.
+                if not database_unavailable(exc):
+                    raise
+                log.warning("idempotency.keep_failed", exc_type=type(exc).__name__)
 
     async def _keep(
         self,
