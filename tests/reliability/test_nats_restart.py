@@ -229,6 +229,8 @@ async def test_every_event_is_applied_once_across_a_nats_restart(
 
     # Both producers write batches; after each one's second batch NATS stops, and each waits
     # for it to be back before its last batch: events are committed before, during and after.
+    pending = "SELECT count(*) FROM outbox_message WHERE published_at IS NULL"
+    waiting_at_restart: dict[str, int] = {}
     second_batch_done = [asyncio.Event(), asyncio.Event()]
     restarted = asyncio.Event()
 
@@ -263,14 +265,17 @@ async def test_every_event_is_applied_once_across_a_nats_restart(
         )
         services.nats.stop()
         await asyncio.sleep(OUTAGE_SECONDS)
+        for producer in STREAM_OF:  # what was committed while NATS was away
+            waiting_at_restart[producer] = await _scalar(apps[producer], pending)
         services.nats.start()  # same port, same JetStream store
         restarted.set()
 
-    await asyncio.gather(import_students(), import_cadres(), restart_nats())
+    async with asyncio.timeout(CATCH_UP_SECONDS), asyncio.TaskGroup() as group:
+        for step in (import_students(), import_cadres(), restart_nats()):
+            group.create_task(step)  # one failing cancels the others
 
     # Every committed event leaves its producer's outbox...
     outbox: dict[str, list[tuple[uuid.UUID, str]]] = {}
-    pending = "SELECT count(*) FROM outbox_message WHERE published_at IS NULL"
     for producer in STREAM_OF:
 
         async def published(app: FastAPI = apps[producer]) -> bool:
@@ -331,12 +336,14 @@ async def test_every_event_is_applied_once_across_a_nats_restart(
     line = (
         f"FAULT nats_restart sent={sent} applied={applied} duplicated={duplicated} lost={lost}"
         f" (events={sum(len(rows) for rows in outbox.values())} students={students}"
-        f" cadres={cadres} consumers={len(CONSUMERS)})"
+        f" cadres={cadres} consumers={len(CONSUMERS)}"
+        f" waiting_at_restart={sum(waiting_at_restart.values())})"
     )
     print(line)
     record_property("fault_nats_restart", line)
 
     assert sum(len(rows) for rows in outbox.values()) >= 1000
+    assert sum(waiting_at_restart.values()) > 0, line  # the outage fell amid the traffic
     assert (sent, applied, duplicated, lost) == (sent, sent, 0, 0), line
     # The effects: every consumer of identity knows every student, exports holds every 幹部.
     for name in ("course-outcomes", "performances", "exports"):
