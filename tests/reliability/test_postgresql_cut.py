@@ -14,21 +14,31 @@ the relay publishes every event exactly once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from nats.aio.client import Client as NatsClient
+from prometheus_client import REGISTRY
+from sqlalchemy.engine import make_url
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from licheng.contracts.events import STREAMS
+from licheng.contracts.events import STREAMS, Event, EventPayload
 from licheng.kit import idempotency
+from licheng.kit.db import create_engine, create_session_factory
+from licheng.kit.events import ensure_streams
+from licheng.kit.inbox import ConsumerRunner, ConsumerSpec, InboxMessage
+from licheng.testing.fixtures import DatabaseFactory
+from licheng.testing.infra import TestInfra
+from licheng.testing.servers import TcpProxy
 
 pytestmark = pytest.mark.postgresql_only(
     reason="cuts the database's TCP connection; an embedded SQLite file has no connection to cut"
@@ -204,3 +214,112 @@ async def test_requests_during_a_database_cut_answer_503_and_nothing_committed_i
     print(line)
     record_property("fault_postgresql_cut", line)
     assert (duplicated, lost) == (0, 0), line
+
+
+class FaultProbe(EventPayload):
+    """A test-only event (the catalog lists only the contracts' own): one effect row each."""
+
+    event_type: ClassVar[str] = "identity.fault_probe.requested"
+    n: int
+
+
+probe_effects = sa.Table(
+    "fault_probe_effect",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Uuid, nullable=False),  # not unique: a duplicate would show
+)
+
+
+async def _apply_probe(session: AsyncSession, event: Event[FaultProbe]) -> None:
+    await session.exec(sa.insert(probe_effects).values(event_id=event.id))
+
+
+CONSUMER_EVENTS_BEFORE, CONSUMER_EVENTS_DURING = 20, 30
+CONSUMER_CUT_SECONDS = 4.0
+
+
+async def test_a_consumer_holds_its_events_through_a_database_cut_and_applies_each_once(
+    infra: TestInfra,
+    make_database: DatabaseFactory,
+    nats_client: NatsClient,
+    record_property: Callable[[str, object], None],
+) -> None:
+    # Redelivery is bounded (two deliveries, 0.2 s apart, then the dead letters): a consumer
+    # that spent its deliveries on a database that is away would dead-letter every event that
+    # arrived during the cut — lost to its read model. It must wait for the database instead.
+    database_url = await make_database("fault_consumer")
+    direct = create_engine(database_url)
+    async with direct.begin() as connection:
+        tables = [InboxMessage.__table__, probe_effects]  # type: ignore[attr-defined]
+        await connection.run_sync(lambda c: sa.MetaData().create_all(c, tables=tables))
+    proxy = TcpProxy(infra.pg_host, infra.pg_port)
+    await proxy.start()
+    proxied = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
+    engine = create_engine(proxied.render_as_string(hide_password=False))
+    js = nats_client.jetstream()
+    await ensure_streams(js, "identity")
+    durable = f"fault-probe-{uuid.uuid4().hex[:8]}"
+    runner = ConsumerRunner(
+        spec=ConsumerSpec(
+            durable=durable,
+            stream=STREAMS["identity"].name,
+            handlers={FaultProbe: _apply_probe},
+            max_deliver=2,
+            backoff_seconds=(0.2,),
+            ack_wait_seconds=2.0,
+        ),
+        session_factory=create_session_factory(engine),
+        jetstream=js,
+    )
+    sent: list[uuid.UUID] = []
+
+    async def publish(count: int) -> None:
+        for n in range(count):
+            envelope = FaultProbe(n=n).envelope(school_code="000000", actor_id=None)
+            await js.publish(envelope.subject, envelope.model_dump_json().encode())
+            sent.append(envelope.id)
+
+    async def applied() -> list[uuid.UUID]:
+        async with direct.connect() as connection:
+            found = await connection.execute(sa.select(probe_effects.c.event_id))
+            return [uuid.UUID(str(row[0])) for row in found]
+
+    async def all_applied() -> bool:
+        return len(set(await applied())) >= len(sent)
+
+    runner.start()
+    try:
+        await publish(CONSUMER_EVENTS_BEFORE)
+        await _until(all_applied, timeout=30, what="the events before the cut")
+        await proxy.cut()
+        await publish(CONSUMER_EVENTS_DURING)
+        await asyncio.sleep(CONSUMER_CUT_SECONDS)  # far longer than two deliveries take
+        await proxy.start()
+        with contextlib.suppress(AssertionError):  # counted below either way
+            await _until(all_applied, timeout=30, what="the events during the cut")
+    finally:
+        await runner.stop()
+        await proxy.cut()
+        await engine.dispose()
+    effects = await applied()
+    await direct.dispose()
+    dead = REGISTRY.get_sample_value(
+        "licheng_events_handled_total", {"consumer": durable, "outcome": "dead_lettered"}
+    )
+    duplicated = len(effects) - len(set(effects))
+    lost = len(set(sent) - set(effects))
+    line = (
+        f"FAULT postgresql_cut_consumer sent={len(sent)} applied={len(set(effects) & set(sent))}"
+        f" duplicated={duplicated} lost={lost} (dead_lettered={int(dead or 0)})"
+    )
+    print(line)
+    record_property("fault_postgresql_cut_consumer", line)
+    assert (duplicated, lost, dead or 0) == (0, 0, 0), line
+
+
+async def _until(check: Callable[[], Any], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
