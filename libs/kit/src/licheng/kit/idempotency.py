@@ -5,11 +5,10 @@ The first request with that key, from the same caller to the same method and pat
 its answer is kept; a repeat gets that answer back, marked `Idempotent-Replay: true`. A repeat
 arriving while the first is still running gets 409 rather than running alongside it. Answers
 of 5xx are not kept, so a retry after a server failure runs again (when the database went away
-before even the 5xx could be noted, the pending record is taken over after
-`PENDING_ABANDONED_AFTER`). The key stands for one
-request: its fingerprint (query string and body) is kept with the answer, and the same key sent
-with a different request is refused (422 `idempotency_key_reused`) rather than answered with
-the first request's result.
+before even the 5xx could be noted, a retry takes the pending record over once it is older than
+`PENDING_ABANDONED_AFTER`). The key stands for one request: its fingerprint (query string and
+body) is kept with the answer, and the same key sent with a different request is refused (422
+`idempotency_key_reused`) rather than answered with the first request's result.
 """
 
 from __future__ import annotations
