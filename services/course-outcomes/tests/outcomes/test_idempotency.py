@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
+from datetime import timedelta
 from typing import Any
+
+from licheng.kit.idempotency import DEFAULT_PENDING_TAKEOVER_SECONDS, IdempotencyRecord
+from licheng.kit.timeutil import utcnow
 
 
 async def test_idempotency_key_makes_retries_harmless(term: Any) -> None:
@@ -85,3 +90,33 @@ async def test_a_retried_upload_is_replayed_though_its_multipart_boundary_change
     again = await term.api.client.put(url, files={"file": ("a.pdf", term.PDF)}, headers=key)
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.headers["idempotent-replay"] == "true"
+
+
+async def test_a_key_left_pending_by_a_request_that_died_is_taken_over(term: Any) -> None:
+    # A request claimed its key, then the database went away before its 503 could be noted:
+    # the record stays pending. A retry meanwhile is told to wait; once the record is older
+    # than any request runs, the retry takes it over and runs.
+    path = f"{term.base}/outcomes"
+    key = f"died-{uuid.uuid4()}"
+    material = "\n".join([str(term.student_1), "POST", path, key])
+    key_hash = hashlib.sha256(material.encode()).hexdigest()
+    async with term.api.app.state.session_factory() as session:
+        session.add(IdempotencyRecord(key_hash=key_hash, created_at=utcnow()))
+        await session.commit()
+    enrolment = (await term.courses())[term.COURSE_X]
+    body = {"enrolment_id": enrolment, "outcome_type": "其他", "brief": "斷線後重送"}
+    headers = {**term.student(), "idempotency-key": key}
+    waiting = await term.api.client.post(path, json=body, headers=headers)
+    assert waiting.status_code == 409, waiting.text
+    assert waiting.json()["error"] == "request_in_progress"
+    async with term.api.app.state.session_factory() as session:
+        record = await session.get(IdempotencyRecord, key_hash)
+        assert record is not None
+        record.created_at = utcnow() - timedelta(seconds=DEFAULT_PENDING_TAKEOVER_SECONDS + 1)
+        await session.commit()
+    taken_over = await term.api.client.post(path, json=body, headers=headers)
+    assert taken_over.status_code == 201, taken_over.text
+    replayed = await term.api.client.post(path, json=body, headers=headers)
+    assert replayed.headers["idempotent-replay"] == "true"
+    assert replayed.json()["id"] == taken_over.json()["id"]
+    assert await term.count_outcomes() == 1

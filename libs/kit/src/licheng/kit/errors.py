@@ -6,6 +6,7 @@ stable code clients may branch on, `message` is for people.
 
 from __future__ import annotations
 
+import traceback
 from typing import Any, ClassVar
 
 import structlog
@@ -139,6 +140,16 @@ RETRY_AFTER_BUSY = "2"
 RETRY_AFTER_DOWN = "5"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database could not be reached (refused, dropped, timed out) while answering."""
+
+    code = "database_unavailable"
+    default_message = "資料庫暫時無法連線，請稍後再試"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": RETRY_AFTER_DOWN})
+
+
 class StorageUnavailable(ServiceUnavailable):
     """The object store did not take an upload (unreachable, timed out, or refused it)."""
 
@@ -256,10 +267,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-def _database_unavailable(exc: Exception) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
+# Where a bare OSError / TimeoutError was raised tells whether the database is what failed: a
+# refused or timed-out connect surfaces from asyncpg (or aiosqlite) unwrapped by SQLAlchemy.
+_DATABASE_MODULES = ("asyncpg", "aiosqlite", "sqlalchemy")
+
+
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.split(".", 1)[0] in _DATABASE_MODULES:
+            return True
+    return False
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database could not be reached (not a bug in a statement)."""
+    if isinstance(exc, OperationalError | InterfaceError):
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated)
+    return isinstance(exc, OSError | TimeoutError) and _raised_by_database_driver(exc)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
@@ -297,14 +324,26 @@ async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(busy.body(), status_code=503, headers={"Retry-After": RETRY_AFTER_BUSY})
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    if _database_unavailable(exc):
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The database (or another dependency's connection) went away mid-request: expected
+    # weather during an outage, answered 503 with Retry-After and logged as a warning. Handled
+    # here, by class, so it never reaches the server-error middleware (which would log it as a
+    # crash and re-raise it).
+    if database_unavailable(exc):
+        log.warning("request.database_unavailable", path=request.url.path,
+                    exc_type=type(exc).__name__)  # fmt: skip
+        unavailable: AppError = DatabaseUnavailable()
+    elif isinstance(exc, OSError | TimeoutError):
         log.warning("request.unavailable", path=request.url.path, error=safe_message(exc))
-        return JSONResponse(
-            ServiceUnavailable().body(),
-            status_code=503,
-            headers={"Retry-After": RETRY_AFTER_DOWN},
-        )
+        unavailable = ServiceUnavailable(headers={"Retry-After": RETRY_AFTER_DOWN})
+    else:  # any other database error is a bug
+        return await _unexpected_error(request, exc)
+    return JSONResponse(unavailable.body(), status_code=503, headers=unavailable.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc) or isinstance(exc, OSError | TimeoutError):
+        return await _unavailable(request, exc)
     # The traceback goes to the log only, without a database error's message (it may hold
     # the failed statement's values: names, 學號).
     log.error(
@@ -325,6 +364,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(StaleDataError, _stale_data)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
+    for unavailable in (DBAPIError, OSError, TimeoutError):
+        app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -348,7 +389,7 @@ _ERRORS: dict[int, str] = {
     422: "請求格式不正確（request_invalid）或匯入資料有誤（invalid_rows）",
     423: "資料已提交鎖定（term_locked）",
     503: "服務、資料庫或檔案儲存暫時無法使用（service_unavailable, database_busy,"
-    " storage_unavailable；附 Retry-After）",
+    " database_unavailable, storage_unavailable；附 Retry-After）",
 }
 COMMON_ERRORS = (400, 401, 403, 404, 409, 422, 503)
 

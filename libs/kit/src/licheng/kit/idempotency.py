@@ -41,7 +41,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from licheng.kit.auth import TokenVerifier
 from licheng.kit.db import SessionFactory
-from licheng.kit.errors import AppError, Conflict, Unauthorized
+from licheng.kit.errors import (
+    AppError,
+    Conflict,
+    DatabaseUnavailable,
+    Unauthorized,
+    database_unavailable,
+)
 from licheng.kit.timeutil import tz_datetime_column, utcnow
 
 log = structlog.get_logger("licheng.idempotency")
@@ -107,7 +113,15 @@ class IdempotencyMiddleware:
             await _send_error(send, error)
             return
         factory: SessionFactory = self.state.session_factory  # type: ignore[attr-defined]
-        claimed = await self._claim(factory, key_hash)
+        try:
+            claimed = await self._claim(factory, key_hash)
+        except Exception as exc:
+            # Outside the app's exception handlers: answer an unreachable database here.
+            if not database_unavailable(exc):
+                raise
+            log.warning("idempotency.database_unavailable", exc_type=type(exc).__name__)
+            await _send_error(send, DatabaseUnavailable())
+            return
         if isinstance(claimed, IdempotencyRecord):
             kept = claimed
             if kept.status_code not in UNANSWERED and kept.request_hash is not None:
@@ -212,7 +226,15 @@ class IdempotencyMiddleware:
             await self.app(scope, hashing_receive, capture)
         finally:
             _CLAIM.reset(running)
-            await _keep(factory, claim, status, headers, bytes(body), fingerprint.value)
+            try:
+                await _keep(factory, claim, status, headers, bytes(body), fingerprint.value)
+            except Exception as exc:
+                # The answer went out; only keeping it failed. The record stays PENDING (nothing
+                # committed: a retry past the takeover bound redoes it) or WORK_COMMITTED (a
+                # retry is told the work is done).
+                if not database_unavailable(exc):
+                    raise
+                log.warning("idempotency.keep_failed", exc_type=type(exc).__name__)
 
 
 async def _keep(

@@ -9,11 +9,16 @@ A fetched batch (up to `batch_size` messages; ordered consumers take one at a ti
 in ONE transaction with a savepoint per message, committed once, then acked: a failing
 message rolls back only its own savepoint and is retried or dead-lettered alone, the others
 commit. When the batch's commit itself fails, its messages are applied again one by one.
+
+A database that cannot be reached is not the message's fault: the runner holds the message
+(restarting its ack wait) and tries again until the database answers, rather than spending its
+bounded deliveries and dead-lettering it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +45,7 @@ from licheng.contracts.events import (
 )
 from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
+from licheng.kit.errors import database_unavailable
 from licheng.kit.metrics import EVENTS_HANDLED
 from licheng.kit.safe_errors import safe_message
 from licheng.kit.timeutil import tz_datetime_column, utcnow
@@ -229,16 +235,43 @@ class ConsumerRunner:
         except ValidationError as exc:
             await self._dead_letter(message, None, f"malformed event: {exc.error_count()} errors")
             return
-        try:
-            outcome = await self._apply(envelope)
-        except PoisonMessage as exc:
-            await self._dead_letter(message, envelope, f"poison: {exc}")
-            return
-        except Exception as exc:
-            await self._retry_or_dead_letter(message, envelope, exc)
-            return
+        waited = 0
+        while True:
+            try:
+                outcome = await self._apply(envelope)
+            except PoisonMessage as exc:
+                await self._dead_letter(message, envelope, f"poison: {exc}")
+                return
+            except Exception as exc:
+                if database_unavailable(exc):
+                    if self.stopping():
+                        return  # not acked: redelivered to the next runner
+                    waited += 1
+                    await self._wait_for_database(message, exc, waited)
+                    continue
+                await self._retry_or_dead_letter(message, envelope, exc)
+                return
+            break
         await message.ack()
         EVENTS_HANDLED.labels(self.spec.durable, outcome).inc()
+
+    async def _wait_for_database(self, message: Msg, exc: Exception, waited: int) -> None:
+        """Hold the message while our database is away, instead of spending its deliveries.
+
+        Redelivery is bounded (then the dead letters): an outage longer than the backoff
+        schedule would otherwise set aside every event that arrived during it, lost to the read
+        model. The message stays ours (`in_progress` restarts its ack wait) and is applied
+        once the database answers; a runner stopped meanwhile leaves it for redelivery.
+        """
+        if waited == 1:
+            log.warning(
+                "consumer.database_unavailable",
+                consumer=self.spec.durable,
+                error=type(exc).__name__,
+            )
+        with contextlib.suppress(Exception):  # NATS may be away too: redelivered then
+            await message.in_progress()
+        await asyncio.sleep(min(0.2 * 2**waited, 5.0))
 
     async def _apply(self, envelope: EventEnvelope) -> str:
         handler, event = self.spec.parse(envelope)  # poison before any session is opened
