@@ -319,7 +319,7 @@ async def test_events_and_audit_carry_no_content(school: Any) -> None:
     assert changed.status_code == 200
     assert (await school.api.client.delete(url, headers=school.counselor())).status_code == 204
     async with school.api.app.state.session_factory() as session:
-        outbox = (await session.exec(select(OutboxMessage))).all()
+        outbox = (await session.exec(select(OutboxMessage).order_by(OutboxMessage.seq))).all()
         audit = (await session.exec(select(AuditEntry))).all()
     subjects = [m.subject for m in outbox if ".counseling." in m.subject]
     assert [x.rsplit(".", 1)[1] for x in subjects] == ["recorded", "updated", "deleted"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import nats
 import structlog
@@ -78,31 +80,41 @@ def _stream_config(spec: StreamSpec, replicas: int = 1) -> StreamConfig:
 
 # A JetStream cluster that just lost a server elects new leaders for a few seconds; its API
 # answers nothing (a timeout) or "no responders" meanwhile. Starting services wait that out.
+T = TypeVar("T")
 _CLUSTER_SETTLING = (NatsTimeoutError, NoRespondersError, ServiceUnavailableError)
+
+
+async def until_jetstream_answers(
+    call: Callable[[], Awaitable[T]], *, what: str, timeout: float = 60.0
+) -> T:
+    """`call()`, asked again while the JetStream API does not answer (a cluster electing
+    leaders, or a server too busy to answer within the client's request timeout) for up to
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await call()
+        except _CLUSTER_SETTLING as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("nats.api_waiting", what=what, error=type(exc).__name__)
+            await asyncio.sleep(1.0)
 
 
 async def ensure_stream(
     js: JetStreamContext, spec: StreamSpec, *, replicas: int = 1, timeout: float = 60.0
 ) -> None:
-    """Create the stream, or bring an existing one to this configuration.
-
-    While the JetStream API does not answer (a cluster electing leaders), it is asked again
-    for up to `timeout` seconds.
-    """
+    """Create the stream, or bring an existing one to this configuration (waiting out an
+    unanswering JetStream API for up to `timeout` seconds)."""
     config = _stream_config(spec, replicas)
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def create_or_update() -> None:
         try:
-            try:
-                await js.add_stream(config)
-            except BadRequestError:
-                await js.update_stream(config)
-            return
-        except _CLUSTER_SETTLING as exc:
-            if time.monotonic() >= deadline:
-                raise
-            log.info("nats.stream_waiting", stream=spec.name, error=type(exc).__name__)
-            await asyncio.sleep(1.0)
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+
+    await until_jetstream_answers(create_or_update, what=f"stream {spec.name}", timeout=timeout)
 
 
 async def ensure_streams(js: JetStreamContext, *services: str, replicas: int = 1) -> None:

@@ -46,6 +46,7 @@ from licheng.contracts.events import (
 from licheng.kit.background import BusyGuard
 from licheng.kit.db import SessionFactory
 from licheng.kit.errors import database_unavailable
+from licheng.kit.events import until_jetstream_answers
 from licheng.kit.metrics import EVENTS_HANDLED
 from licheng.kit.safe_errors import safe_message
 from licheng.kit.timeutil import tz_datetime_column, utcnow
@@ -147,7 +148,10 @@ class ConsumerRunner:
             filter_subjects=self.spec.subjects,
             max_ack_pending=1 if self.spec.ordered else None,
         )
-        await self._js.add_consumer(self.spec.stream, config=config)
+        await until_jetstream_answers(
+            lambda: self._js.add_consumer(self.spec.stream, config=config),
+            what=f"consumer {self.spec.durable}",
+        )
 
     def start(self) -> None:
         """Consume in the background."""

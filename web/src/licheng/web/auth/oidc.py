@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -24,6 +25,16 @@ from licheng.web.sessions import PendingSignIn
 
 SCOPE = "openid profile"
 TIMEOUT_SECONDS = 5.0
+T = TypeVar("T")
+
+
+async def _connecting_twice(call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, made once more when its connection could not even be opened (a busy Keycloak's
+    full accept queue): nothing reached Keycloak, so a code is not spent by trying again."""
+    try:
+        return await call()
+    except (httpx.ConnectError, httpx.ConnectTimeout):
+        return await call()
 
 
 class KeycloakUnavailable(Exception):
@@ -58,7 +69,9 @@ class OidcProvider:
                 raise KeycloakUnavailable("unreachable")
             try:
                 async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
-                    response = await client.get(f"{self.issuer}/.well-known/openid-configuration")
+                    response = await _connecting_twice(
+                        lambda: client.get(f"{self.issuer}/.well-known/openid-configuration")
+                    )
                     response.raise_for_status()
             except httpx.HTTPError as error:
                 self._failed_at = time.monotonic()
@@ -96,11 +109,13 @@ class OidcProvider:
         metadata = await self.metadata()
         try:
             async with self._client() as client:
-                token = await client.fetch_token(
-                    metadata["token_endpoint"],
-                    code=code,
-                    code_verifier=pending.code_verifier,
-                    redirect_uri=self.redirect_uri,
+                token = await _connecting_twice(
+                    lambda: client.fetch_token(
+                        metadata["token_endpoint"],
+                        code=code,
+                        code_verifier=pending.code_verifier,
+                        redirect_uri=self.redirect_uri,
+                    )
                 )
         except httpx.TransportError as error:
             raise KeycloakUnavailable(type(error).__name__) from error

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from licheng.contracts.events import STREAMS, EventEnvelope, ExportJobQueued
 from licheng.exports.jobs.execute import JobContext, JobFailed, fail_job, run_job
 from licheng.kit.background import BusyGuard, stop_task
+from licheng.kit.events import until_jetstream_answers
 from licheng.kit.safe_errors import safe_message
 
 log = structlog.get_logger("licheng.exports.worker")
@@ -51,16 +52,17 @@ class JobRunner:
 
     async def ensure_consumer(self) -> None:
         """Create or update the work queue's durable consumer."""
-        await self._js.add_consumer(
-            STREAMS["export_jobs"].name,
-            config=ConsumerConfig(
-                durable_name=WORKER_DURABLE,
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_wait=self._ack_wait,
-                max_deliver=-1,  # attempts are counted on the job row, not here
-                filter_subjects=list(STREAMS["export_jobs"].subjects),
-            ),
+        config = ConsumerConfig(
+            durable_name=WORKER_DURABLE,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            max_deliver=-1,  # attempts are counted on the job row, not here
+            filter_subjects=list(STREAMS["export_jobs"].subjects),
+        )
+        await until_jetstream_answers(
+            lambda: self._js.add_consumer(STREAMS["export_jobs"].name, config=config),
+            what=f"consumer {WORKER_DURABLE}",
         )
 
     def start(self) -> None:
