@@ -10,11 +10,36 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from licheng.contracts.events import EventPayload
 from licheng.kit.changes import record_change
 from licheng.kit.outbox import last_sequence
+
+
+def _guard_key(school_code: str, entity: str, entity_id: str) -> str:
+    return f"licheng-lock:{school_code}:{entity}:{entity_id}"
+
+
+async def _advisory(session: AsyncSession, function: str, key: str) -> None:
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return  # SQLite: writing transactions never overlap
+    with session.no_autoflush:
+        await session.scalar(
+            sa.select(getattr(sa.func, function)(sa.func.hashtextextended(key, 0)))
+        )
+
+
+async def hold_open(
+    session: AsyncSession, *, school_code: str, entity: str, entity_id: str
+) -> None:
+    """Keep `entity` from being locked until this transaction ends; call before checking that
+    it is unlocked, in every transaction that edits what the lock covers."""
+    await _advisory(
+        session, "pg_advisory_xact_lock_shared", _guard_key(school_code, entity, entity_id)
+    )
 
 
 async def record_lock(
@@ -29,8 +54,10 @@ async def record_lock(
 ) -> int:
     """Flush the (re-)locked row, take the high-water mark and audit and announce the lock.
 
-    `event` builds the lock's event from the mark; the mark is answered too.
+    `event` builds the lock's event from the mark; the mark is answered too. Waits first for
+    every edit holding `entity` open (`hold_open`) to commit or roll back.
     """
+    await _advisory(session, "pg_advisory_xact_lock", _guard_key(school_code, entity, entity_id))
     await session.flush()
     mark = await last_sequence(session)
     record_change(

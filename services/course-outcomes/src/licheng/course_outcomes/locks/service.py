@@ -11,14 +11,18 @@ from licheng.course_outcomes.locks import repository
 from licheng.course_outcomes.models import TermLock
 from licheng.kit.changes import record_change
 from licheng.kit.errors import Locked, NotFound
-from licheng.kit.locks import record_lock
+from licheng.kit.locks import hold_open, record_lock
 from licheng.kit.timeutil import utcnow
 
 
 async def ensure_unlocked(
     session: AsyncSession, school_code: str, academic_year: int, semester: int
 ) -> None:
-    """423 naming the submission when the term is locked."""
+    """423 naming the submission when the term is locked; otherwise the term stays unlocked
+    until this transaction ends."""
+    await hold_open(
+        session, school_code=school_code, entity="term", entity_id=f"{academic_year}-{semester}"
+    )
     lock = await repository.term_lock(session, school_code, academic_year, semester)
     if lock is not None and lock.locked:
         raise Locked(

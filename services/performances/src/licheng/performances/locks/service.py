@@ -15,7 +15,7 @@ from licheng.contracts.events import PerformancesRosterLocked, PerformancesRoste
 from licheng.contracts.rosters import ROSTER_TITLES, RosterCode
 from licheng.kit.changes import record_change
 from licheng.kit.errors import Locked, NotFound
-from licheng.kit.locks import record_lock
+from licheng.kit.locks import hold_open, record_lock
 from licheng.kit.timeutil import utcnow
 from licheng.performances.locks import repository
 from licheng.performances.models import RosterLock
@@ -35,7 +35,14 @@ async def ensure_unlocked(
     academic_year: int,
     semester: int = YEARLY,
 ) -> None:
-    """423 naming the submission when the 名冊 is locked."""
+    """423 naming the submission when the 名冊 is locked; otherwise it stays unlocked until
+    this transaction ends."""
+    await hold_open(
+        session,
+        school_code=school_code,
+        entity="roster",
+        entity_id=f"{roster_code}-{academic_year}-{semester}",
+    )
     lock = await repository.roster_lock(session, school_code, roster_code, academic_year, semester)
     if lock is not None and lock.locked:
         raise Locked(
