@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import re
 import shutil
 import uuid
@@ -59,6 +60,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The test PostgreSQL listens on loopback without TLS. asyncpg's default (`prefer`) opens
+    # every connection with a TLS request first; a connect cancelled during that exchange (a
+    # pool or connect timeout on a loaded machine) leaves a future nobody reads, which asyncio
+    # then logs as an error. Service processes the tests start inherit the setting.
+    os.environ.setdefault("PGSSLMODE", "disable")
     # Log as the services do from the first test on, so the error watch sees every event.
     configure_logging(service="tests", level="INFO", json=True)
     config.addinivalue_line(
